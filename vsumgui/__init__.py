@@ -1,0 +1,3 @@
+"""vsumgui: a desktop video summarizer."""
+
+__version__ = "0.1.0"

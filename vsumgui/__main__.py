@@ -1,0 +1,3 @@
+from vsumgui.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,193 @@
+"""Frame features: threaded decode + batched backbone inference, cached in HDF5.
+
+The cache holds one file per (video content, backbone, sample rate) in the user cache
+folder, with the dataset names of the eccv16 benchmark files (`features`, `picks`,
+`n_frames`, `fps`, `change_points`, `n_frame_per_seg`) plus `times` (seconds).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import queue
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import h5py
+import numpy as np
+import platformdirs
+
+from vsumgui.core import backbones
+from vsumgui.core.atomic import atomic_path
+from vsumgui.core.errors import check_cancel
+from vsumgui.core.video import Progress, VideoInfo, check_file, iter_samples, probe
+
+BATCH = 32
+_CHUNK = 1 << 20
+
+
+@dataclass
+class Features:
+    """One feature vector per sampled frame, and where each sample lies in the video."""
+
+    video: VideoInfo
+    backbone: str
+    sample_rate: float
+    features: np.ndarray  # (T, D) float32
+    times: np.ndarray  # (T,) seconds of media time
+    picks: np.ndarray  # (T,) index of the frame in decode order
+    key: str = ""
+    change_points: np.ndarray | None = field(default=None, repr=False)  # (S, 2) frames, inclusive
+
+    def __len__(self) -> int:
+        return len(self.times)
+
+
+def cache_dir() -> Path:
+    """The feature cache folder (VSUMGUI_CACHE_DIR overrides the platform's)."""
+    return Path(os.environ.get("VSUMGUI_CACHE_DIR") or platformdirs.user_cache_dir("vsumgui")) / "features"
+
+
+def content_key(path: str | os.PathLike) -> str:
+    """A hash of the file's bytes: all of a small file; 64 spread 1 MiB chunks of a large one.
+
+    Reading every byte of an hour of video would cost seconds on each open; the size plus
+    spread chunks tells real videos apart, and a renamed or moved file keeps its key.
+    """
+    h = hashlib.blake2b(digest_size=16)
+    size = os.path.getsize(path)
+    h.update(str(size).encode())
+    with open(path, "rb") as f:
+        if size <= 64 * _CHUNK:
+            for block in iter(lambda: f.read(_CHUNK), b""):
+                h.update(block)
+        else:
+            for i in range(64):
+                f.seek((size - _CHUNK) * i // 63)
+                h.update(f.read(_CHUNK))
+    return h.hexdigest()
+
+
+def cache_path(key: str, backbone: str, sample_rate: float) -> Path:
+    return cache_dir() / f"{key}-{backbone}-{sample_rate:g}fps.h5"
+
+
+def _read_cache(path: Path, video_path: str) -> Features | None:
+    """The cached features, or None when absent or unreadable (then the file is removed)."""
+    if not path.exists():
+        return None
+    try:
+        with h5py.File(path, "r") as f:
+            a = f.attrs
+            info = VideoInfo(video_path, float(f["fps"][()]), int(f["n_frames"][()]),
+                             float(a["duration"]), int(a["width"]), int(a["height"]), int(a["rotation"]))
+            cps = np.asarray(f["change_points"]) if "change_points" in f else None
+            return Features(info, str(a["backbone"]), float(a["sample_rate"]),
+                            np.asarray(f["features"], dtype=np.float32), np.asarray(f["times"]),
+                            np.asarray(f["picks"]), str(a["key"]), cps)
+    except Exception:  # any damage: the cache is rebuilt, never trusted
+        with contextlib.suppress(OSError):
+            path.unlink()
+        return None
+
+
+def write_cache(feats: Features, path: Path | None = None) -> Path:
+    """Write features (and change points, when known) atomically in the eccv16 layout."""
+    path = path or cache_path(feats.key, feats.backbone, feats.sample_rate)
+    with atomic_path(path) as tmp:
+        with h5py.File(tmp, "w") as f:
+            f["features"] = feats.features
+            f["times"] = feats.times
+            f["picks"] = feats.picks
+            f["n_frames"] = feats.video.n_frames
+            f["fps"] = feats.video.fps
+            if feats.change_points is not None:
+                f["change_points"] = feats.change_points
+                f["n_frame_per_seg"] = feats.change_points[:, 1] - feats.change_points[:, 0] + 1
+            for k, v in (("duration", feats.video.duration), ("width", feats.video.width),
+                         ("height", feats.video.height), ("rotation", feats.video.rotation),
+                         ("backbone", feats.backbone), ("sample_rate", feats.sample_rate),
+                         ("key", feats.key)):
+                f.attrs[k] = v
+    return path
+
+
+def extract(
+    path: str | os.PathLike,
+    backbone: str = backbones.DEFAULT,
+    sample_rate: float = 2.0,
+    progress: Progress | None = None,
+    cancel: threading.Event | None = None,
+    info: VideoInfo | None = None,
+) -> Features:
+    """Decode and embed (no cache). Decoding runs in a thread, overlapped with inference."""
+    model = backbones.get(backbone)
+    info = info or probe(path)
+    batches: queue.Queue = queue.Queue(maxsize=4)
+    stats: dict = {}
+    stop = threading.Event()
+
+    def produce() -> None:
+        try:
+            batch: list = []
+            for s in iter_samples(path, sample_rate, model.input_size, progress, cancel, info, stats):
+                if stop.is_set():
+                    return
+                batch.append(s)
+                if len(batch) == BATCH:
+                    batches.put(batch)
+                    batch = []
+            if batch:
+                batches.put(batch)
+            batches.put(None)
+        except BaseException as e:  # handed to the consuming thread
+            batches.put(e)
+
+    worker = threading.Thread(target=produce, name="vsumgui-decode", daemon=True)
+    worker.start()
+    feats, times, picks = [], [], []
+    try:
+        while (item := batches.get()) is not None:
+            if isinstance(item, BaseException):
+                raise item
+            check_cancel(cancel)
+            feats.append(model.embed(np.stack([s.rgb for s in item])))
+            times.extend(s.time for s in item)
+            picks.extend(s.index for s in item)
+    finally:
+        stop.set()
+        while worker.is_alive():  # unblock a producer waiting on a full queue
+            with contextlib.suppress(queue.Empty):
+                batches.get(timeout=0.05)
+        worker.join()
+    n_frames = max(stats.get("n_frames", info.n_frames), 1)
+    if n_frames != info.n_frames:  # the container's count was wrong; trust the decoder
+        info = VideoInfo(info.path, info.fps, n_frames, max(info.duration, times[-1]), info.width,
+                         info.height, info.rotation)
+    return Features(info, backbone, sample_rate, np.concatenate(feats).astype(np.float32),
+                    np.asarray(times, dtype=np.float64), np.asarray(picks, dtype=np.int64))
+
+
+def load(
+    path: str | os.PathLike,
+    backbone: str = backbones.DEFAULT,
+    sample_rate: float = 2.0,
+    progress: Progress | None = None,
+    cancel: threading.Event | None = None,
+    use_cache: bool = True,
+) -> tuple[Features, bool]:
+    """Features from the cache, else extracted (not yet written). Returns (features, cache_hit)."""
+    path = Path(path)
+    info = probe(path) if not use_cache else None  # a cache hit needs no decoding at all
+    if use_cache:
+        check_file(path)
+        key = content_key(path)
+        hit = _read_cache(cache_path(key, backbone, sample_rate), str(path))
+        if hit is not None:
+            return hit, True
+    feats = extract(path, backbone, sample_rate, progress, cancel, info)
+    if use_cache:
+        feats.key = key
+    return feats, False

@@ -1,0 +1,89 @@
+"""The Method base class and its registry (one file per method, registered by name)."""
+
+from __future__ import annotations
+
+import os
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from scipy.ndimage import gaussian_filter1d
+
+from vsumgui.core.errors import VsumError
+
+_REGISTRY: dict[str, type["Method"]] = {}
+
+
+@dataclass
+class MethodScores:
+    """One score per sampled frame, plus named components (None = not available)."""
+
+    scores: np.ndarray
+    components: dict[str, np.ndarray | None] = field(default_factory=dict)
+
+
+class Method(ABC):
+    """A frame-importance method. Works for any feature width."""
+
+    name: str = ""
+    title: str = ""
+    needs_checkpoint: bool = False
+    order: int = 100  # position in lists and plots
+    component_names: tuple[str, ...] = ()
+
+    def __init__(self, checkpoint: str | os.PathLike | None = None) -> None:
+        self.checkpoint = Path(checkpoint) if checkpoint else None
+
+    @property
+    def ready(self) -> bool:
+        """True when the method can score (it needs no checkpoint, or has one)."""
+        return not self.needs_checkpoint or self.checkpoint is not None
+
+    @property
+    def status(self) -> str:
+        return "ready" if self.ready else "needs training"
+
+    def score(self, features: np.ndarray) -> MethodScores:
+        """Scores for (T, D) features; raises VsumError when the method is not ready."""
+        if not self.ready:
+            raise VsumError(f"method {self.name!r} needs training (no checkpoint)")
+        features = np.asarray(features, dtype=np.float32)
+        if features.ndim != 2 or len(features) == 0:
+            raise VsumError(f"method {self.name!r}: expected (frames, dims) features, got {features.shape}")
+        return self._score(features)
+
+    @abstractmethod
+    def _score(self, features: np.ndarray) -> MethodScores: ...
+
+
+def register(cls: type[Method]) -> type[Method]:
+    if cls.name in _REGISTRY:
+        raise RuntimeError(f"method {cls.name!r} registered twice")
+    _REGISTRY[cls.name] = cls
+    return cls
+
+
+def names() -> list[str]:
+    return sorted(_REGISTRY, key=lambda n: (_REGISTRY[n].order, n))
+
+
+def method_class(name: str) -> type[Method]:
+    if name not in _REGISTRY:
+        raise VsumError(f"unknown method {name!r}; known: {', '.join(names())}")
+    return _REGISTRY[name]
+
+
+def create(name: str, checkpoint: str | os.PathLike | None = None) -> Method:
+    return method_class(name)(checkpoint)
+
+
+def minmax(x: np.ndarray) -> np.ndarray:
+    """Scale to [0, 1] over the video; a constant sequence carries no ranking and becomes ones."""
+    x = np.asarray(x, dtype=np.float64)
+    lo, hi = float(x.min()), float(x.max())
+    return (x - lo) / (hi - lo) if hi - lo > 1e-12 else np.ones_like(x)
+
+
+def smooth(x: np.ndarray, sigma: float) -> np.ndarray:
+    return gaussian_filter1d(np.asarray(x, dtype=np.float64), sigma, mode="nearest") if sigma > 0 else x

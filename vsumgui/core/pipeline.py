@@ -1,0 +1,146 @@
+"""The one path from a video file to a summary, used by the CLI and the GUI alike:
+video -> features (cached) -> shots -> scores per method -> selection."""
+
+from __future__ import annotations
+
+import os
+import threading
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from vsumgui.core import backbones, features as feat, methods, shots as shotmod
+from vsumgui.core.errors import VsumError, check_cancel
+from vsumgui.core.select import MODES, Selection, Selector
+from vsumgui.core.video import Progress, VideoInfo
+
+DEFAULT_RATIO = 0.15
+DEFAULT_MODE = "knapsack"
+
+
+@dataclass
+class Options:
+    """Everything that shapes a summary, with the defaults of DESIGN.md."""
+
+    methods: list[str] | None = None  # None: every method that is ready
+    driver: str | None = None  # the method whose scores drive the selection
+    ratio: float = DEFAULT_RATIO
+    mode: str = DEFAULT_MODE
+    sample_rate: float = 2.0
+    backbone: str = backbones.DEFAULT
+    shots: shotmod.ShotParams = field(default_factory=shotmod.ShotParams)
+    checkpoints: dict[str, str] = field(default_factory=dict)
+    use_cache: bool = True
+
+
+@dataclass
+class Summary:
+    """A summarized video: times, shots and scores, plus a selection that can be redone cheaply."""
+
+    features: feat.Features
+    shot_idx: np.ndarray  # (S, 2) sample indices [start, end)
+    shot_secs: np.ndarray  # (S, 2) seconds [start, end)
+    scores: dict[str, methods.MethodScores]
+    options: Options
+    cache_hit: bool = False
+    selection: Selection | None = None
+    _selectors: dict[str, Selector] = field(default_factory=dict, repr=False)
+
+    @property
+    def video(self) -> VideoInfo:
+        return self.features.video
+
+    @property
+    def times(self) -> np.ndarray:
+        return self.features.times
+
+    @property
+    def driver(self) -> str:
+        return self.options.driver or next(iter(self.scores))
+
+    def selector(self, method: str | None = None) -> Selector:
+        """The (cached) selector for one method's scores."""
+        method = method or self.driver
+        if method not in self.scores:
+            raise VsumError(f"method {method!r} was not computed for this video")
+        if method not in self._selectors:
+            self._selectors[method] = Selector(self.scores[method].scores, self.shot_idx, self.shot_secs,
+                                               self.times, self.video.duration, method)
+        return self._selectors[method]
+
+    def select(self, ratio: float | None = None, mode: str | None = None, method: str | None = None) -> Selection:
+        """Re-select without recomputing features, shots or scores; remembers the result."""
+        self.selection = self.selector(method).select(
+            self.options.ratio if ratio is None else ratio, mode or self.options.mode)
+        return self.selection
+
+    def to_json(self) -> dict:
+        """The JSON contract of DESIGN.md."""
+        def arr(x: np.ndarray | None) -> list | None:
+            return None if x is None else [round(float(v), 6) for v in x]
+
+        sel = self.selection or self.select()
+        return {
+            "video": self.video.to_json(),
+            "backbone": self.features.backbone,
+            "sample_rate": self.features.sample_rate,
+            "times": arr(self.times),
+            "shots": [[round(float(s), 6), round(float(e), 6)] for s, e in self.shot_secs],
+            "methods": {name: {"scores": arr(ms.scores),
+                               "components": {k: arr(v) for k, v in ms.components.items()}}
+                        for name, ms in self.scores.items()},
+            "selection": sel.to_json(),
+        }
+
+
+def resolve_methods(names: list[str] | None, checkpoints: dict[str, str] | None = None) -> list[methods.Method]:
+    """Method objects for the names given, or every ready method; unknown or untrained names fail."""
+    checkpoints = checkpoints or {}
+    if names:
+        chosen = [methods.create(n, checkpoints.get(n)) for n in names]
+        for m in chosen:
+            if not m.ready:
+                raise VsumError(f"method {m.name!r} needs training: pass a checkpoint or run vsumgui-train")
+        return chosen
+    return [m for m in (methods.create(n, checkpoints.get(n)) for n in methods.names()) if m.ready]
+
+
+def summarize(
+    path: str | os.PathLike,
+    options: Options | None = None,
+    progress: Progress | None = None,
+    cancel: threading.Event | None = None,
+) -> Summary:
+    """Summarize one video file. Raises VsumError (VideoError, Cancelled) for user-caused failures.
+
+    Progress stages: "decoding", "features", "shots", "scoring". A cancelled run writes nothing.
+    """
+    opts = options or Options()
+    if opts.mode not in MODES:
+        raise VsumError(f"unknown selection mode {opts.mode!r}; known: {', '.join(MODES)}")
+    chosen = resolve_methods(opts.methods, opts.checkpoints)
+    if opts.driver and opts.driver not in [m.name for m in chosen]:
+        raise VsumError(f"the driving method {opts.driver!r} is not among the methods computed")
+
+    def report(stage: str, frac: float) -> None:
+        if progress:
+            progress(stage, frac)
+
+    feats, hit = feat.load(path, opts.backbone, opts.sample_rate, report, cancel, opts.use_cache)
+    check_cancel(cancel)
+    report("shots", 0.0)
+    shot_idx = shotmod.segment(feats.features, feats.sample_rate, opts.shots)
+    shot_secs = shotmod.shot_times(shot_idx, feats.times, feats.video.duration)
+    if opts.use_cache and not hit:
+        feats.change_points = shotmod.change_points(shot_secs, feats.video.fps, feats.video.n_frames)
+        check_cancel(cancel)
+        feat.write_cache(feats)
+    scores: dict[str, methods.MethodScores] = {}
+    for i, m in enumerate(chosen):
+        report("scoring", i / len(chosen))
+        check_cancel(cancel)
+        scores[m.name] = m.score(feats.features)
+    report("scoring", 1.0)
+    summary = Summary(feats, shot_idx, shot_secs, scores, opts, hit)
+    summary.select()
+    return summary

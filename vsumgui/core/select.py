@@ -1,0 +1,150 @@
+"""Summary selection: shots (or samples) chosen under a duration budget.
+
+Every selector is built once per (scores, shots) and then answers any ratio cheaply,
+so the sparsity slider never recomputes anything above selection.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+from scipy.ndimage import gaussian_filter1d
+
+MODES = ("knapsack", "topk", "highlight")
+QUANTUM = 0.1  # seconds: knapsack weights are whole quanta, rounded up so budgets hold
+
+
+@dataclass
+class Selection:
+    method: str
+    ratio: float
+    mode: str
+    shots: list[int]
+    segments: list[tuple[float, float]] = field(default_factory=list)
+
+    @property
+    def duration(self) -> float:
+        return float(sum(e - s for s, e in self.segments))
+
+    def to_json(self) -> dict:
+        return {"method": self.method, "ratio": self.ratio, "mode": self.mode, "shots": self.shots,
+                "segments": [[round(s, 6), round(e, 6)] for s, e in self.segments]}
+
+
+class KnapsackTable:
+    """0/1 knapsack over integer weights, solved once for every capacity up to the total.
+
+    `keep[i, c]` says whether item i is in the best solution over items 0..i at capacity c,
+    so any capacity is answered by one backtrack, O(items).
+    """
+
+    def __init__(self, values: np.ndarray, weights: np.ndarray) -> None:
+        values = np.asarray(values, dtype=np.float64)
+        self.weights = np.asarray(weights, dtype=np.int64)
+        cap = int(self.weights.sum())
+        self.keep = np.zeros((len(values), cap + 1), dtype=bool)
+        best = np.zeros(cap + 1)
+        for i, (v, w) in enumerate(zip(values, self.weights)):
+            if w > cap:
+                continue
+            cand = np.full(cap + 1, -np.inf)
+            cand[w:] = best[:cap + 1 - w] + v
+            take = cand > best + 1e-12
+            self.keep[i] = take
+            best = np.where(take, cand, best)
+        self.best = best
+
+    def solve(self, capacity: int) -> list[int]:
+        c = int(min(max(capacity, 0), self.keep.shape[1] - 1))
+        picked = []
+        for i in range(len(self.weights) - 1, -1, -1):
+            if self.keep[i, c]:
+                picked.append(i)
+                c -= int(self.weights[i])
+        return picked[::-1]
+
+
+def knapsack(values: np.ndarray, weights: np.ndarray, capacity: int) -> list[int]:
+    """Indices of the items of maximal total value with total weight <= capacity."""
+    return KnapsackTable(values, weights).solve(capacity)
+
+
+def merge_segments(segs: list[tuple[float, float]]) -> list[tuple[float, float]]:
+    """Sorted, with touching or overlapping pieces joined."""
+    out: list[list[float]] = []
+    for s, e in sorted(segs):
+        if out and s <= out[-1][1] + 1e-9:
+            out[-1][1] = max(out[-1][1], e)
+        else:
+            out.append([s, e])
+    return [(s, e) for s, e in out]
+
+
+class Selector:
+    """Selection for one method's scores over one video's shots, for any ratio and mode."""
+
+    def __init__(self, scores: np.ndarray, shot_idx: np.ndarray, shot_secs: np.ndarray,
+                 times: np.ndarray, duration: float, method: str = "", highlight_sigma: float = 2.0):
+        self.scores = np.asarray(scores, dtype=np.float64)
+        self.shot_idx = np.asarray(shot_idx)
+        self.shot_secs = np.asarray(shot_secs, dtype=np.float64)
+        self.times = np.asarray(times, dtype=np.float64)
+        self.duration = float(duration)
+        self.method = method
+        self.highlight_sigma = highlight_sigma
+        self.lengths = self.shot_secs[:, 1] - self.shot_secs[:, 0]
+        self.shot_scores = np.array([self.scores[a:b].mean() for a, b in self.shot_idx])
+        self._table: KnapsackTable | None = None
+        self._ranked: np.ndarray | None = None
+        self._highlight: np.ndarray | None = None
+
+    def budget(self, ratio: float) -> float:
+        return max(0.0, min(1.0, ratio)) * self.duration
+
+    def select(self, ratio: float, mode: str = "knapsack") -> Selection:
+        if mode not in MODES:
+            raise ValueError(f"unknown selection mode {mode!r}; known: {', '.join(MODES)}")
+        if mode == "highlight":
+            return self._select_highlight(ratio)
+        shots = self._knapsack(ratio) if mode == "knapsack" else self._topk(ratio)
+        segs = merge_segments([tuple(self.shot_secs[i]) for i in shots])
+        return Selection(self.method, ratio, mode, sorted(int(i) for i in shots), segs)
+
+    def _knapsack(self, ratio: float) -> list[int]:
+        if self._table is None:
+            weights = np.maximum(1, np.ceil(self.lengths / QUANTUM - 1e-9)).astype(np.int64)
+            self._table = KnapsackTable(self.shot_scores * self.lengths, weights)
+        return self._table.solve(int(math.floor(self.budget(ratio) / QUANTUM + 1e-9)))
+
+    def _topk(self, ratio: float) -> list[int]:
+        """Highest-scoring shots first, each taken when it still fits the budget."""
+        if self._ranked is None:
+            self._ranked = np.argsort(-self.shot_scores, kind="stable")
+        budget, used, picked = self.budget(ratio), 0.0, []
+        for i in self._ranked:
+            if used + self.lengths[i] <= budget + 1e-9:
+                picked.append(int(i))
+                used += self.lengths[i]
+        return picked
+
+    def _select_highlight(self, ratio: float) -> Selection:
+        """CSUM's highlight mode: Gaussian-smoothed scores above a threshold, the threshold
+        set as low as the budget allows (samples are taken best first)."""
+        if self._highlight is None:
+            smooth = gaussian_filter1d(self.scores, self.highlight_sigma, mode="nearest")
+            self._highlight = np.argsort(-smooth, kind="stable")
+        ends = np.append(self.times[1:], self.duration)
+        lengths = ends - self.times
+        budget = self.budget(ratio)
+        chosen = np.zeros(len(self.times), dtype=bool)
+        used = 0.0
+        for i in self._highlight:
+            if used + lengths[i] > budget + 1e-9:
+                break
+            chosen[i] = True
+            used += lengths[i]
+        segs = merge_segments([(self.times[i], ends[i]) for i in np.flatnonzero(chosen)])
+        shots = [int(k) for k, (a, b) in enumerate(self.shot_idx) if chosen[a:b].any()]
+        return Selection(self.method, ratio, "highlight", shots, segs)

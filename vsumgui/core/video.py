@@ -1,0 +1,154 @@
+"""Open, inspect and sample a video by media time (OpenCV's FFmpeg backend)."""
+
+from __future__ import annotations
+
+import math
+import os
+import threading
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Callable, Iterator
+
+import cv2
+import numpy as np
+
+from vsumgui.core.errors import VideoError, check_cancel
+
+Progress = Callable[[str, float], None]
+
+
+@dataclass(frozen=True)
+class VideoInfo:
+    """What a video is: sizes as displayed (after rotation), times in seconds."""
+
+    path: str
+    fps: float
+    n_frames: int
+    duration: float
+    width: int
+    height: int
+    rotation: int = 0
+
+    def to_json(self) -> dict:
+        return asdict(self)
+
+
+@dataclass
+class Sample:
+    """One sampled frame: its index in decode order, its media time, RGB pixels."""
+
+    index: int
+    time: float
+    rgb: np.ndarray
+
+
+def check_file(path: Path) -> None:
+    if not path.exists():
+        raise VideoError(path, "no such file")
+    if path.is_dir():
+        raise VideoError(path, "is a folder, not a video file")
+    if not os.access(path, os.R_OK):
+        raise VideoError(path, "permission denied")
+    if path.stat().st_size == 0:
+        raise VideoError(path, "the file is empty")
+
+
+def _open(path: Path) -> cv2.VideoCapture:
+    check_file(path)
+    cap = cv2.VideoCapture(str(path), cv2.CAP_FFMPEG)
+    if not cap.isOpened():
+        cap.release()
+        raise VideoError(path, "not a video file, or a format FFmpeg cannot read")
+    # OpenCV applies the container's rotation to the frames; keep it explicit.
+    cap.set(cv2.CAP_PROP_ORIENTATION_AUTO, 1)
+    return cap
+
+
+def probe(path: str | os.PathLike) -> VideoInfo:
+    """Read a video's metadata; raise VideoError if it has no decodable frame."""
+    path = Path(path)
+    cap = _open(path)
+    try:
+        fps = cap.get(cv2.CAP_PROP_FPS)
+        count = int(cap.get(cv2.CAP_PROP_FRAME_COUNT))
+        rotation = int(cap.get(cv2.CAP_PROP_ORIENTATION_META)) % 360
+        ok, frame = cap.read()
+        if not ok or frame is None:
+            raise VideoError(path, "no decodable video frame (audio-only, truncated or damaged file)")
+        height, width = frame.shape[:2]
+    finally:
+        cap.release()
+    if not fps or not math.isfinite(fps) or fps <= 0 or fps > 1000:
+        fps = 25.0  # no usable rate in the container; timestamps still drive sampling
+    count = max(count, 1)
+    return VideoInfo(str(path), float(fps), count, count / fps, int(width), int(height), rotation)
+
+
+def iter_samples(
+    path: str | os.PathLike,
+    rate: float = 2.0,
+    size: tuple[int, int] | None = None,
+    progress: Progress | None = None,
+    cancel: threading.Event | None = None,
+    info: VideoInfo | None = None,
+    stats: dict | None = None,
+) -> Iterator[Sample]:
+    """Yield frames at `rate` per second of media time, by timestamp (variable frame rate works).
+
+    Every frame is grabbed (decoding needs it) but only the kept ones are retrieved and
+    converted. `size` resizes the kept frames (width, height) in the decoding thread.
+    `stats`, when given, receives `n_frames`: the frames actually decoded.
+    """
+    path = Path(path)
+    info = info or probe(path)
+    cap = _open(path)
+    step = 1.0 / rate
+    next_t = 0.0
+    last_t = -1.0
+    index = -1
+    kept = 0
+    report_every = max(1, int(info.fps * 2))
+    try:
+        while True:
+            if not cap.grab():
+                break
+            index += 1
+            t = cap.get(cv2.CAP_PROP_POS_MSEC) / 1000.0
+            if not math.isfinite(t) or t <= last_t:
+                # some demuxers give no or repeated timestamps: fall back to the nominal rate
+                t = max(index / info.fps, last_t + 1e-6)
+            last_t = t
+            if index % report_every == 0:
+                check_cancel(cancel)
+                if progress:
+                    progress("decoding", min(1.0, t / info.duration) if info.duration else 0.0)
+            if t + 1e-6 < next_t:
+                continue
+            ok, frame = cap.retrieve()
+            if not ok or frame is None:
+                continue
+            while next_t <= t + 1e-6:
+                next_t += step
+            if size is not None:
+                frame = cv2.resize(frame, size, interpolation=cv2.INTER_AREA)
+            yield Sample(index, t, cv2.cvtColor(frame, cv2.COLOR_BGR2RGB))
+            kept += 1
+    finally:
+        cap.release()
+    if stats is not None:
+        stats["n_frames"] = index + 1
+    if kept == 0:
+        raise VideoError(path, "no decodable video frame (audio-only, truncated or damaged file)")
+    if progress:
+        progress("decoding", 1.0)
+
+
+def read_frame(path: str | os.PathLike, time: float) -> np.ndarray | None:
+    """One RGB frame near `time` seconds (for thumbnails and previews), or None."""
+    cap = _open(Path(path))
+    try:
+        cap.set(cv2.CAP_PROP_POS_MSEC, max(0.0, time) * 1000.0)
+        ok, frame = cap.read()
+        return cv2.cvtColor(frame, cv2.COLOR_BGR2RGB) if ok and frame is not None else None
+    finally:
+        cap.release()
