@@ -1,0 +1,52 @@
+"""Shared fixtures: real sample videos, an isolated cache, one summary of the sample per session."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = ROOT.parent / "shared" / "data"
+SAMPLE = ROOT / "resources" / "sample" / "big_buck_bunny_0_30.webm"
+VIDEOS = sorted((SHARED / "videos").glob("*")) if (SHARED / "videos").exists() else []
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _isolated_dirs(tmp_path_factory):
+    """Cache, data and settings of the app go to a temporary folder, never the user's."""
+    base = tmp_path_factory.mktemp("vsumgui-home")
+    old = {k: os.environ.get(k) for k in ("VSUMGUI_CACHE_DIR", "VSUMGUI_DATA_DIR", "XDG_CONFIG_HOME")}
+    os.environ["VSUMGUI_CACHE_DIR"] = str(base / "cache")
+    os.environ["VSUMGUI_DATA_DIR"] = str(base / "data")
+    os.environ["XDG_CONFIG_HOME"] = str(base / "config")
+    yield base
+    for k, v in old.items():
+        if v is None:
+            os.environ.pop(k, None)
+        else:
+            os.environ[k] = v
+
+
+@pytest.fixture(scope="session")
+def sample_video() -> Path:
+    assert SAMPLE.exists(), "the bundled sample video is missing from resources/"
+    return SAMPLE
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    if not SHARED.exists():
+        pytest.fail(f"{SHARED} is missing: tests need ../shared/data beside the checkout")
+    return SHARED
+
+
+@pytest.fixture(scope="session")
+def sample_summary(sample_video, _isolated_dirs):
+    """The sample summarized once with the default options (features cached for later tests)."""
+    from vsumgui.core.pipeline import summarize
+
+    return summarize(sample_video)
