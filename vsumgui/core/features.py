@@ -17,9 +17,8 @@ from pathlib import Path
 
 import h5py
 import numpy as np
-import platformdirs
 
-from vsumgui.core import backbones
+from vsumgui.core import backbones, paths
 from vsumgui.core.atomic import atomic_path
 from vsumgui.core.errors import check_cancel
 from vsumgui.core.video import Progress, VideoInfo, check_file, iter_samples, probe
@@ -46,8 +45,8 @@ class Features:
 
 
 def cache_dir() -> Path:
-    """The feature cache folder (VSUMGUI_CACHE_DIR overrides the platform's)."""
-    return Path(os.environ.get("VSUMGUI_CACHE_DIR") or platformdirs.user_cache_dir("vsumgui")) / "features"
+    """The feature cache folder."""
+    return paths.cache_dir() / "features"
 
 
 def content_key(path: str | os.PathLike) -> str:
