@@ -69,7 +69,7 @@ def test_summarize_sample_end_to_end(sample_video, tmp_path):
     assert lines[0].startswith("shot,start,end") and len(lines) == len(doc["shots"]) + 1
 
 
-@pytest.mark.parametrize("mode", ["knapsack", "topk", "highlight"])
+@pytest.mark.parametrize("mode", ["knapsack", "topk", "highlight", "diverse"])
 @pytest.mark.parametrize("ratio", [0.05, 0.15, 0.5])
 def test_every_mode_keeps_the_contract(sample_summary, mode, ratio):
     sample_summary.select(ratio, mode)
@@ -200,8 +200,8 @@ def test_selector_budget_never_exceeded_random_cases():
         bounds = np.unique(np.concatenate([[0, t], rng.integers(1, t, int(rng.integers(0, 20)))]))
         idx = np.stack([bounds[:-1], bounds[1:]], 1)
         secs = shots.shot_times(idx, times, duration)
-        sel = Selector(rng.random(t), idx, secs, times, duration)
-        for mode in ("knapsack", "topk", "highlight"):
+        sel = Selector(rng.random(t), idx, secs, times, duration, features=rng.normal(size=(t, 8)))
+        for mode in ("knapsack", "topk", "highlight", "diverse"):
             for ratio in (0.01, 0.15, 0.33, 1.0):
                 s = sel.select(ratio, mode)
                 assert s.duration <= ratio * duration + 1e-6

@@ -12,6 +12,7 @@ from pathlib import Path
 from vsumgui.core import methods
 from vsumgui.core.atomic import write_text
 from vsumgui.core.errors import Cancelled, VsumError
+from vsumgui.core.pipeline import DEFAULT_MODE
 from vsumgui.core.select import MODES
 
 COMMANDS = ("summarize", "methods")
@@ -93,7 +94,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--method", nargs="+", metavar="NAME", help="methods to compute (default: every ready one)")
     s.add_argument("--driver", help="method whose scores drive the selection (default: the first)")
     s.add_argument("--ratio", type=float, default=0.15, help="summary length as a fraction (default 0.15)")
-    s.add_argument("--mode", choices=MODES, default="knapsack")
+    s.add_argument("--mode", choices=MODES, default=DEFAULT_MODE,
+                   help=f"how shots are chosen (default {DEFAULT_MODE})")
     s.add_argument("--sample-rate", type=float, default=2.0, help="frames sampled per second (default 2)")
     s.add_argument("--json", metavar="OUT", help="write the JSON document here")
     s.add_argument("--csv", metavar="OUT", help="write the shot list as CSV here")

@@ -15,7 +15,7 @@ from vsumgui.core.select import MODES, Selection, Selector
 from vsumgui.core.video import Progress, VideoInfo
 
 DEFAULT_RATIO = 0.15
-DEFAULT_MODE = "knapsack"
+DEFAULT_MODE = "diverse"
 
 
 @dataclass
@@ -65,7 +65,8 @@ class Summary:
             raise VsumError(f"method {method!r} was not computed for this video")
         if method not in self._selectors:
             self._selectors[method] = Selector(self.scores[method].scores, self.shot_idx, self.shot_secs,
-                                               self.times, self.video.duration, method)
+                                               self.times, self.video.duration, method,
+                                               features=self.features.features)
         return self._selectors[method]
 
     def select(self, ratio: float | None = None, mode: str | None = None, method: str | None = None) -> Selection:

@@ -6,13 +6,17 @@ so the sparsity slider never recomputes anything above selection.
 
 from __future__ import annotations
 
+import heapq
 import math
 from dataclasses import dataclass, field
 
 import numpy as np
 from scipy.ndimage import gaussian_filter1d
 
-MODES = ("knapsack", "topk", "highlight")
+from vsumgui.core.methods.base import minmax
+
+MODES = ("knapsack", "topk", "highlight", "diverse")
+Q_FLOOR = 0.25  # the least important unit still counts this much as a representative
 QUANTUM = 0.1  # seconds: knapsack weights are whole quanta, rounded up so budgets hold
 
 
@@ -86,7 +90,9 @@ class Selector:
     """Selection for one method's scores over one video's shots, for any ratio and mode."""
 
     def __init__(self, scores: np.ndarray, shot_idx: np.ndarray, shot_secs: np.ndarray,
-                 times: np.ndarray, duration: float, method: str = "", highlight_sigma: float = 2.0):
+                 times: np.ndarray, duration: float, method: str = "", highlight_sigma: float = 2.0,
+                 features: np.ndarray | None = None):
+        self.features = features
         self.scores = np.asarray(scores, dtype=np.float64)
         self.shot_idx = np.asarray(shot_idx)
         self.shot_secs = np.asarray(shot_secs, dtype=np.float64)
@@ -99,6 +105,7 @@ class Selector:
         self._table: KnapsackTable | None = None
         self._ranked: np.ndarray | None = None
         self._highlight: np.ndarray | None = None
+        self._diverse: Diverse | None = None
 
     def budget(self, ratio: float) -> float:
         return max(0.0, min(1.0, ratio)) * self.duration
@@ -108,6 +115,8 @@ class Selector:
             raise ValueError(f"unknown selection mode {mode!r}; known: {', '.join(MODES)}")
         if mode == "highlight":
             return self._select_highlight(ratio)
+        if mode == "diverse":
+            return self._select_diverse(ratio)
         shots = self._knapsack(ratio) if mode == "knapsack" else self._topk(ratio)
         segs = merge_segments([tuple(self.shot_secs[i]) for i in shots])
         return Selection(self.method, ratio, mode, sorted(int(i) for i in shots), segs)
@@ -148,3 +157,90 @@ class Selector:
         segs = merge_segments([(self.times[i], ends[i]) for i in np.flatnonzero(chosen)])
         shots = [int(k) for k, (a, b) in enumerate(self.shot_idx) if chosen[a:b].any()]
         return Selection(self.method, ratio, "highlight", shots, segs)
+
+    def _select_diverse(self, ratio: float) -> Selection:
+        if self._diverse is None:
+            if self.features is None:
+                raise ValueError("the diverse mode needs the frame features")
+            self._diverse = Diverse(self.features, self.scores, self.shot_idx, self.times, self.duration)
+        segs = self._diverse.select(self.budget(ratio))
+        shots = [k for k, (a, b) in enumerate(self.shot_secs)
+                 if any(min(b, e) - max(a, s) > 1e-9 for s, e in segs)]
+        return Selection(self.method, ratio, "diverse", shots, segs)
+
+
+class Diverse:
+    """Budgeted facility location: importance-weighted coverage of the whole video.
+
+    The video is cut into units: shots, with shots longer than `unit` seconds cut into equal
+    pieces no longer than that (so a small budget can show a little of every scene instead
+    of all of one long shot). Over a set S of units with total length <= budget it maximizes
+
+        F(S) = sum_i len_i * max_{j in S} sim(i, j) * q_j
+
+    where i runs over all units, sim(i, j) = exp(-(1 - cos(f_i, f_j)) / sigma) on the units'
+    mean L2-normalized features (sigma = the mean cosine distance between units, so the kernel
+    adapts to each video; a median would be set by the longest scene alone), and
+    q_j = Q_FLOOR + (1 - Q_FLOOR) * minmax(unit score), Q_FLOOR = 0.25, is the method's importance of the representative.
+    F is monotone submodular: every part of the video counts, each through its best, most
+    important representative in the summary.
+
+    Maximized with the cost-benefit greedy (gain / length) and the usual best-of-two rule (the
+    better of the greedy set and the best single unit; (1 - 1/e) / 2 guarantee). For the
+    slider, the greedy order is computed once per video with lazy evaluations; a budget takes
+    the units of that order that still fit, in order.
+    """
+
+    def __init__(self, features: np.ndarray, scores: np.ndarray, shot_idx: np.ndarray, times: np.ndarray,
+                 duration: float, unit: float = 1.5) -> None:
+        ends = np.append(times[1:], duration)
+        rate = len(times) / duration if duration > 0 else 2.0
+        size = max(1, int(round(unit * rate)))
+        idx = []
+        for a, b in shot_idx:
+            edges = np.linspace(a, b, -(-(b - a) // size) + 1).round().astype(int)
+            idx.extend((int(s), int(e)) for s, e in zip(edges[:-1], edges[1:]) if e > s)
+        self.idx = np.asarray(idx)
+        self.secs = np.array([(times[a], ends[b - 1]) for a, b in self.idx])
+        self.lengths = self.secs[:, 1] - self.secs[:, 0]
+        x = np.asarray(features, dtype=np.float64)
+        x = x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12)
+        f = np.stack([x[a:b].mean(0) for a, b in self.idx])
+        f /= np.maximum(np.linalg.norm(f, axis=1, keepdims=True), 1e-12)
+        d = np.clip(1.0 - f @ f.T, 0.0, 2.0)
+        off = d[~np.eye(len(d), dtype=bool)]
+        sigma = float(off.mean()) if off.size and off.mean() > 1e-9 else 1.0
+        q = Q_FLOOR + (1 - Q_FLOOR) * minmax(np.array([scores[a:b].mean() for a, b in self.idx]))
+        self.w = np.exp(-d / sigma) * q[None, :]  # [i, j]: how well unit j represents unit i
+        self.single = self.lengths @ self.w
+        self.order = self._greedy_order()
+
+    def _greedy_order(self) -> np.ndarray:
+        """The cost-benefit greedy order over all units, with lazy (stale-gain) evaluations."""
+        cur = np.zeros(len(self.w))
+        heap = [(-self.single[j] / self.lengths[j], j) for j in range(len(self.w))]
+        heapq.heapify(heap)
+        order = []
+        while heap:
+            _, j = heapq.heappop(heap)
+            gain = float(self.lengths @ np.maximum(self.w[:, j] - cur, 0.0)) / self.lengths[j]
+            if heap and gain < -heap[0][0] - 1e-12:
+                heapq.heappush(heap, (-gain, j))  # stale: re-queue with its true gain
+                continue
+            order.append(j)
+            cur = np.maximum(cur, self.w[:, j])
+        return np.asarray(order, dtype=np.int64)
+
+    def select(self, budget: float) -> list[tuple[float, float]]:
+        used, picked = 0.0, []
+        for j in self.order:
+            if used + self.lengths[j] <= budget + 1e-9:
+                picked.append(int(j))
+                used += self.lengths[j]
+        fits = np.flatnonzero(self.lengths <= budget + 1e-9)
+        if len(fits):
+            best = int(fits[np.argmax(self.single[fits])])
+            cover = float(self.lengths @ self.w[:, picked].max(1)) if picked else 0.0
+            if self.single[best] > cover:
+                picked = [best]
+        return merge_segments([tuple(self.secs[j]) for j in picked])
