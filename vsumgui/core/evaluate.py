@@ -213,7 +213,9 @@ def pairwise_correlation(refs: np.ndarray, max_levels: int = 64) -> tuple[float,
     if len(levels) <= max_levels:
         tau, rho = table_correlation(_pair_tables(codes, len(levels), i, j))
     else:
-        pairs = np.array([_corr(refs[a], refs[b]) for a, b in zip(i, j)])
+        flat = np.ptp(refs, axis=1) == 0
+        pairs = np.array([_corr(refs[a], refs[b]) if not (flat[a] or flat[b]) else (np.nan, np.nan)
+                          for a, b in zip(i, j)])
         tau, rho = pairs[:, 0], pairs[:, 1]
     if np.all(np.isnan(tau)):
         return float("nan"), float("nan")
@@ -269,7 +271,7 @@ class Report:
         for r in self.rows:
             lines.append(f"{r.key:<10} {r.name:<{w}} {r.n_frames:>6} {r.users:>5} {r.f1:>6.2f} "
                          f"{_fmt(r.tau):>8} {_fmt(r.rho):>8}")
-        for k, f in enumerate(self.folds):
+        for f in self.folds:
             lines.append(f"fold {f['fold']}: {len(f['keys'])} test videos  F1 {_fmt(f['f1'], 2)}  "
                          f"tau {_fmt(f['tau'])}  rho {_fmt(f['rho'])}")
         m = self.means()
