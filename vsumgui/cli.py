@@ -15,7 +15,7 @@ from vsumgui.core.errors import Cancelled, VsumError
 from vsumgui.core.pipeline import DEFAULT_MODE
 from vsumgui.core.select import MODES
 
-COMMANDS = ("summarize", "methods")
+COMMANDS = ("summarize", "methods", "eval")
 
 
 class ProgressBar:
@@ -86,6 +86,27 @@ def cmd_methods(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_eval(args: argparse.Namespace) -> int:
+    from vsumgui.core import datasets, evaluate
+
+    bar = None if args.quiet else ProgressBar()
+    data = args.data or datasets.default_data()
+    if args.human:
+        if data is None:
+            raise VsumError("no annotation folder at ../shared/data beside the program; pass --data DIR")
+        report = evaluate.human_baseline(args.dataset, data, args.stride, bar, threading.Event())
+    else:
+        report = evaluate.evaluate_h5(args.h5, args.method, args.dataset, args.split, args.fold, data,
+                                      args.checkpoint, bar, threading.Event())
+    if args.json:
+        report.write_json(args.json)
+    print(report.table())
+    if args.human:
+        tau, rho = evaluate.TABLE1[report.dataset]
+        print(f"CTVSUM Table 1, human row: tau {tau:.4f}  rho {rho:.4f}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="vsumgui", description="Video summarizer. With no command, opens the window.")
     sub = p.add_subparsers(dest="command", required=True)
@@ -104,6 +125,24 @@ def build_parser() -> argparse.ArgumentParser:
     s.set_defaults(func=cmd_summarize)
     m = sub.add_parser("methods", help="list methods and whether each is ready")
     m.set_defaults(func=cmd_methods)
+    e = sub.add_parser("eval", help="evaluate on TVSum / SumMe: F1 at 15 %%, Kendall tau-b, Spearman rho",
+                       description="Either the human baseline from the raw annotations (--human) or a method "
+                       "on an eccv16-style benchmark file (--h5).")
+    what = e.add_mutually_exclusive_group(required=True)
+    what.add_argument("--human", action="store_true", help="annotators against each other (needs --dataset)")
+    what.add_argument("--h5", metavar="FILE", help="benchmark file, e.g. eccv16_dataset_tvsum_google_pool5.h5")
+    e.add_argument("--dataset", choices=("tvsum", "summe"), help="default for --h5: from the file name")
+    e.add_argument("--data", metavar="DIR", help="folder with tvsum/ydata-tvsum50.mat and summe/GT/ "
+                   "(default: ../shared/data beside the program, when it exists)")
+    e.add_argument("--method", metavar="NAME", help="method to evaluate with --h5 (see `vsumgui methods`)")
+    e.add_argument("--checkpoint", metavar="FILE", help="checkpoint for a method that needs one")
+    e.add_argument("--split", metavar="FILE", help="split JSON: evaluate the test videos of each fold")
+    e.add_argument("--fold", type=int, metavar="K", help="only fold K (0-based) of --split")
+    e.add_argument("--stride", type=int, default=1, metavar="N",
+                   help="--human: compare annotators at every N-th frame (default 1: all frames)")
+    e.add_argument("--json", metavar="OUT", help="write the results as JSON here")
+    e.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    e.set_defaults(func=cmd_eval)
     return p
 
 
@@ -124,6 +163,15 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.command == "summarize" and not 0 < args.ratio <= 1:
         build_parser().error("--ratio must be in (0, 1]")
+    if args.command == "eval":
+        if args.human and not args.dataset:
+            build_parser().error("eval --human needs --dataset tvsum|summe")
+        if args.h5 and not args.method:
+            build_parser().error("eval --h5 needs --method NAME")
+        if args.fold is not None and not args.split:
+            build_parser().error("--fold needs --split FILE")
+        if args.stride < 1:
+            build_parser().error("--stride must be at least 1")
     try:
         return args.func(args)
     except Cancelled:
