@@ -162,8 +162,9 @@ def extract(
                 batches.get(timeout=0.05)
         worker.join()
     n_frames = max(stats.get("n_frames", info.n_frames), 1)
-    if n_frames != info.n_frames:  # the container's count was wrong; trust the decoder
-        info = VideoInfo(info.path, info.fps, n_frames, max(info.duration, times[-1]), info.width,
+    end = stats.get("end", times[-1])
+    if n_frames != info.n_frames or info.duration < end:  # the container was wrong; trust the decoder
+        info = VideoInfo(info.path, info.fps, n_frames, max(info.duration, end), info.width,
                          info.height, info.rotation)
     return Features(info, backbone, sample_rate, np.concatenate(feats).astype(np.float32),
                     np.asarray(times, dtype=np.float64), np.asarray(picks, dtype=np.int64))

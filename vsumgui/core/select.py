@@ -114,12 +114,32 @@ class Selector:
         if mode not in MODES:
             raise ValueError(f"unknown selection mode {mode!r}; known: {', '.join(MODES)}")
         if mode == "highlight":
-            return self._select_highlight(ratio)
-        if mode == "diverse":
-            return self._select_diverse(ratio)
-        shots = self._knapsack(ratio) if mode == "knapsack" else self._topk(ratio)
-        segs = merge_segments([tuple(self.shot_secs[i]) for i in shots])
-        return Selection(self.method, ratio, mode, sorted(int(i) for i in shots), segs)
+            sel = self._select_highlight(ratio)
+        elif mode == "diverse":
+            sel = self._select_diverse(ratio)
+        else:
+            shots = self._knapsack(ratio) if mode == "knapsack" else self._topk(ratio)
+            segs = merge_segments([tuple(self.shot_secs[i]) for i in shots])
+            sel = Selection(self.method, ratio, mode, sorted(int(i) for i in shots), segs)
+        return sel if sel.segments else self._best_window(sel)
+
+    def _best_window(self, empty: Selection) -> Selection:
+        """When no shot fits the budget (a short video, a small ratio), the best-scoring run of
+        samples that does: a summary should never be empty while the budget holds a sample."""
+        ends = np.append(self.times[1:], self.duration)
+        budget = self.budget(empty.ratio)
+        best, best_val = None, -np.inf
+        for a in range(len(self.times)):
+            b = a
+            while b < len(self.times) and ends[b] - self.times[a] <= budget + 1e-9:
+                b += 1
+            if b > a and self.scores[a:b].sum() > best_val:
+                best, best_val = (a, b), float(self.scores[a:b].sum())
+        if best is None:
+            return empty
+        a, b = best
+        shots = [k for k, (s, e) in enumerate(self.shot_idx) if s < b and e > a]
+        return Selection(self.method, empty.ratio, empty.mode, shots, [(float(self.times[a]), float(ends[b - 1]))])
 
     def _knapsack(self, ratio: float) -> list[int]:
         if self._table is None:

@@ -14,6 +14,9 @@ import numpy as np
 
 from vsumgui.core.errors import VideoError, check_cancel
 
+# OpenCV's own warnings would add lines to the one-line error a user sees; errors are ours to say.
+cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_ERROR)
+
 Progress = Callable[[str, float], None]
 
 
@@ -53,11 +56,29 @@ def check_file(path: Path) -> None:
         raise VideoError(path, "the file is empty")
 
 
+def _streams(path: Path) -> tuple[float | None, bool, bool]:
+    """(container duration in seconds or None, has video, has audio), from PyAV."""
+    try:
+        import av
+
+        with av.open(str(path)) as c:
+            duration = c.duration / 1e6 if c.duration else None
+            if duration is None and c.streams.video and c.streams.video[0].duration:
+                vs = c.streams.video[0]
+                duration = float(vs.duration * vs.time_base)
+            return duration, bool(c.streams.video), bool(c.streams.audio)
+    except Exception:  # PyAV cannot read it either: OpenCV's verdict stands
+        return None, True, False
+
+
 def _open(path: Path) -> cv2.VideoCapture:
     check_file(path)
     cap = cv2.VideoCapture(str(path), cv2.CAP_FFMPEG)
     if not cap.isOpened():
         cap.release()
+        _, video, audio = _streams(path)
+        if audio and not video:
+            raise VideoError(path, "has no video stream (audio only)")
         raise VideoError(path, "not a video file, or a format FFmpeg cannot read")
     # OpenCV applies the container's rotation to the frames; keep it explicit.
     cap.set(cv2.CAP_PROP_ORIENTATION_AUTO, 1)
@@ -80,8 +101,13 @@ def probe(path: str | os.PathLike) -> VideoInfo:
         cap.release()
     if not fps or not math.isfinite(fps) or fps <= 0 or fps > 1000:
         fps = 25.0  # no usable rate in the container; timestamps still drive sampling
-    count = max(count, 1)
-    return VideoInfo(str(path), float(fps), count, count / fps, int(width), int(height), rotation)
+    duration, _, _ = _streams(path)
+    if duration is None or not math.isfinite(duration) or duration <= 0:
+        duration = count / fps if 0 < count < 1e8 else 0.0
+    if not 0 < count <= max(10 * duration * fps, 1):
+        count = max(1, round(duration * fps))  # the stated count is absent or absurd
+    # both are estimates until the video is decoded; extraction corrects them
+    return VideoInfo(str(path), float(fps), int(count), float(duration), int(width), int(height), rotation)
 
 
 def iter_samples(
@@ -97,7 +123,8 @@ def iter_samples(
 
     Every frame is grabbed (decoding needs it) but only the kept ones are retrieved and
     converted. `size` resizes the kept frames (width, height) in the decoding thread.
-    `stats`, when given, receives `n_frames`: the frames actually decoded.
+    `stats`, when given, receives `n_frames` (frames actually decoded) and `end` (media time
+    where the last frame ends).
     """
     path = Path(path)
     info = info or probe(path)
@@ -121,7 +148,7 @@ def iter_samples(
             if index % report_every == 0:
                 check_cancel(cancel)
                 if progress:
-                    progress("decoding", min(1.0, t / info.duration) if info.duration else 0.0)
+                    progress("decoding", min(1.0, t / info.duration) if info.duration > 0 else 0.0)
             if t + 1e-6 < next_t:
                 continue
             ok, frame = cap.retrieve()
@@ -137,6 +164,7 @@ def iter_samples(
         cap.release()
     if stats is not None:
         stats["n_frames"] = index + 1
+        stats["end"] = last_t + 1.0 / info.fps  # the last frame lasts one nominal frame
     if kept == 0:
         raise VideoError(path, "no decodable video frame (audio-only, truncated or damaged file)")
     if progress:
