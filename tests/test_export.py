@@ -462,3 +462,24 @@ def test_ntsc_mp4_edit_lists_and_accurate_clips(shared_data, tmp_path):
     for p, (a, b) in zip(sorted(p for p in result.files if p.suffix == ".mp4"), want):
         m = media(p)
         assert (m["video"], m["audio"]) == ("h264", "aac") and abs(m["frames"] - (b - a)) <= 1
+
+
+def test_video_without_sound(sample_video, tmp_path):
+    """A silent source: clips and a crossfaded summary with a video stream only."""
+    from vsumgui.core.export._media import ffmpeg_exe
+    from vsumgui.core.video import probe
+
+    silent = tmp_path / "silent.webm"
+    subprocess.run([ffmpeg_exe(), "-v", "error", "-i", str(sample_video), "-an", "-c", "copy", str(silent)],
+                   check=True)
+    out = tmp_path / "out"
+    job = Job(probe(silent), [(2.0, 3.0), (21.0, 22.0)], out, crossfade=0.25)
+    result = export.run(job, ["clips", "video", "otio"])
+    tl = otio.adapters.read_from_file(str(next(p for p in result.files if p.suffix == ".otio")))
+    assert [t.kind for t in tl.tracks] == ["Video"]
+    for p in result.files:
+        if p.suffix != ".otio":
+            m = media(p)
+            assert m["audio"] is None and m["video"] == ("h264" if "-summary" in p.name else "vp8")
+    video = next(p for p in result.files if p.name == "silent-summary.mp4")  # crossfades: MP4
+    assert media(video)["duration"] == pytest.approx(2.0 - 0.25, abs=1 / 24 + 1e-6)

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from vsumgui.core.errors import Cancelled, VsumError, check_cancel
+from vsumgui.core.export.base import MUXERS
 
 if TYPE_CHECKING:
     from vsumgui.core.export.base import Fraction, Job
@@ -130,8 +131,6 @@ def cut(job: "Job", i: int, accurate: bool, dst: Path, progress: "Fraction | Non
     Accurate: decode from the keyframe before, re-encode H.264/AAC, first and last frame exact.
     Fast: stream copy from the keyframe at or before the cut (no re-encoding, so the clip may
     start early). Returns how many seconds before the cut the file starts."""
-    from vsumgui.core.export.base import MUXERS
-
     m = job.media
     a, b = job.frames[i]
     rate = job.rate
@@ -163,8 +162,6 @@ def concat(job: "Job", pieces: list[Path], dst: Path, progress: "Fraction | None
     """Join pieces in order into `dst`: stream copy, or re-encoded with crossfades.
 
     Returns the crossfade actually used (shortened when a shot is shorter than two fades)."""
-    from vsumgui.core.export.base import MUXERS
-
     durs = [(b - a) / job.rate for a, b in job.frames]
     total = sum(durs)
     ext = dst.suffix.lower()
