@@ -34,7 +34,7 @@ class EDL(Exporter):
     name = "edl"
     label = "CMX 3600 EDL"
     ext = ".edl"
-    editors = "DaVinci Resolve, Premiere Pro, Avid, Kdenlive, Shotcut, LosslessCut"
+    editors = "DaVinci Resolve, Premiere Pro, Avid Media Composer, LosslessCut"
     order = 30
 
     def outputs(self, job: Job) -> list[Path]:

@@ -32,7 +32,7 @@ class FCPXML(Exporter):
     name = "fcpxml"
     label = "Final Cut Pro XML"
     ext = ".fcpxml"
-    editors = "Final Cut Pro, DaVinci Resolve, Premiere Pro (via XtoCC), Kdenlive (import)"
+    editors = "Final Cut Pro, DaVinci Resolve, LosslessCut"
     order = 50
 
     def outputs(self, job: Job) -> list[Path]:

@@ -16,7 +16,7 @@ class OTIO(Exporter):
     name = "otio"
     label = "OpenTimelineIO timeline"
     ext = ".otio"
-    editors = "DaVinci Resolve 18.5+, Kdenlive, OpenTimelineIO tools (convert to AAF, FCP XML, ...)"
+    editors = "DaVinci Resolve 18.5+, Kdenlive 24.12+, OpenTimelineIO tools (otioview, otioconvert)"
     order = 40
 
     def outputs(self, job: Job) -> list[Path]:
