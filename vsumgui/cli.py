@@ -53,6 +53,10 @@ def cmd_summarize(args: argparse.Namespace) -> int:
     opts = Options(methods=args.method or None, driver=args.driver, ratio=args.ratio, mode=args.mode,
                    sample_rate=args.sample_rate, use_cache=not args.no_cache)
     bar = None if args.quiet else ProgressBar()
+    if args.export:  # a folder that cannot be written fails now, not after the summary is computed
+        from vsumgui.core import export
+
+        export.check_folder(Path(args.export), create=False)
     start = time.perf_counter()
     summary = summarize(args.video, opts, bar, threading.Event())
     took = time.perf_counter() - start
@@ -75,6 +79,23 @@ def cmd_summarize(args: argparse.Namespace) -> int:
           f"{sel.duration:.2f} s of {v.duration:.2f} s")
     for s, e in sel.segments:
         print(f"  {_fmt(s)} - {_fmt(e)}")
+    if args.export:
+        existing = [] if args.overwrite else export.preflight(summary, args.export, args.formats,
+                                                              args.accurate, args.crossfade)
+        if existing:
+            more = f" and {len(existing) - 1} more" if len(existing) > 1 else ""
+            raise VsumError(f"{existing[0]}{more} already exist{'' if more else 's'}: "
+                            "pass --overwrite to replace, or export to another folder")
+        start = time.perf_counter()
+        result = export.export(summary, args.export, args.formats, accurate=args.accurate,
+                               overwrite=args.overwrite, progress=None if args.quiet else ProgressBar(),
+                               cancel=threading.Event(), crossfade=args.crossfade)
+        print(f"exported {len(result.files)} files to {Path(args.export)} "
+              f"({'accurate' if args.accurate else 'fast'} mode, {time.perf_counter() - start:.2f} s):")
+        for f in result.files:
+            print(f"  {f.name}")
+        for n in result.notes:
+            print(f"note: {n}")
     return 0
 
 
@@ -107,6 +128,15 @@ def cmd_eval(args: argparse.Namespace) -> int:
     return 0
 
 
+def _formats(spec: str) -> list[str]:
+    from vsumgui.core.export import parse_formats
+
+    try:
+        return parse_formats(spec)
+    except VsumError as e:
+        raise argparse.ArgumentTypeError(str(e)) from e
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="vsumgui", description="Video summarizer. With no command, opens the window.")
     sub = p.add_subparsers(dest="command", required=True)
@@ -121,6 +151,17 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--json", metavar="OUT", help="write the JSON document here")
     s.add_argument("--csv", metavar="OUT", help="write the shot list as CSV here")
     s.add_argument("--no-cache", action="store_true", help="neither read nor write the feature cache")
+    e = s.add_argument_group("export")
+    e.add_argument("--export", metavar="DIR", help="export the summary into this folder")
+    e.add_argument("--formats", type=_formats, metavar="LIST",
+                   help="comma-separated: clips,video,edl,otio,fcpxml,csv,json,llc or all "
+                        "(default: the edit lists edl,otio,fcpxml,csv,json,llc)")
+    e.add_argument("--accurate", action="store_true",
+                   help="clips and video re-encoded (H.264/AAC MP4) with frame-exact cuts "
+                        "(default: fast stream copy, cut on keyframes)")
+    e.add_argument("--crossfade", type=float, default=0.0, metavar="SECONDS",
+                   help="crossfade between shots in the summary video (re-encodes it)")
+    e.add_argument("--overwrite", action="store_true", help="replace files that already exist")
     s.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     s.set_defaults(func=cmd_summarize)
     m = sub.add_parser("methods", help="list methods and whether each is ready")
@@ -172,6 +213,11 @@ def main(argv: list[str] | None = None) -> int:
             build_parser().error("--fold needs --split FILE")
         if args.stride < 1:
             build_parser().error("--stride must be at least 1")
+    if args.command == "summarize" and not args.export and (args.formats or args.accurate or args.overwrite
+                                                           or args.crossfade):
+        build_parser().error("--formats, --accurate, --crossfade and --overwrite need --export DIR")
+    if args.command == "summarize" and args.crossfade < 0:
+        build_parser().error("--crossfade must be >= 0")
     try:
         return args.func(args)
     except Cancelled:

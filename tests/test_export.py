@@ -1,0 +1,485 @@
+"""Exports from the real sample video (VP8 + Vorbis WebM), checked with independent readers:
+OpenTimelineIO (OTIO, EDL, FCPXML), csv/json, and PyAV decoding the clips the bundled ffmpeg cut."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import shutil
+import subprocess
+import threading
+from dataclasses import replace
+from fractions import Fraction
+from pathlib import Path
+
+import av
+import numpy as np
+import opentimelineio as otio
+import pytest
+
+from vsumgui.cli import main
+from vsumgui.core import export
+from vsumgui.core.errors import Cancelled, VsumError
+from vsumgui.core.export.base import Job, safe_name
+
+EDIT_LISTS = ["edl", "otio", "fcpxml", "csv", "json", "llc"]
+
+
+# --- helpers ----------------------------------------------------------------------------------
+def frames_of(summary) -> list[tuple[int, int]]:
+    """The selection in frames, computed here (not by the exporter): round(seconds * fps)."""
+    fps = summary.video.fps
+    return [(round(s * fps), round(e * fps)) for s, e in summary.selection.segments]
+
+
+def listing(folder: Path) -> dict[str, tuple[int, int]]:
+    """Every entry of a folder, hidden ones included, with size and mtime."""
+    return {p.name: (p.stat().st_size, p.stat().st_mtime_ns) for p in sorted(folder.iterdir())}
+
+
+def media(path: Path) -> dict:
+    """Codecs, video frame count and durations, decoded with PyAV."""
+    with av.open(str(path)) as c:
+        v = c.streams.video[0]
+        times = [f.time for f in c.decode(v)]
+        fps = float(v.average_rate or v.guessed_rate)
+    with av.open(str(path)) as c:
+        audio = c.streams.audio[0].codec_context.name if c.streams.audio else None
+        a_end = 0.0
+        if audio:
+            for f in c.decode(c.streams.audio[0]):
+                a_end = f.time + f.samples / f.sample_rate
+    return {"container": c.format.name, "video": v.codec_context.name, "audio": audio, "frames": len(times),
+            "duration": times[-1] - times[0] + 1 / fps, "audio_duration": a_end}
+
+
+def gray_frames(path: Path) -> list[np.ndarray]:
+    with av.open(str(path)) as c:
+        return [f.to_ndarray(format="gray").astype(np.float32) for f in c.decode(video=0)]
+
+
+@pytest.fixture(scope="module")
+def keyframes(sample_video) -> list[float]:
+    """Keyframe times of the sample (media time, from its first video frame), read with PyAV."""
+    with av.open(str(sample_video)) as c:
+        v = c.streams.video[0]
+        t0 = float(v.start_time * v.time_base)
+        return sorted(float(p.pts * v.time_base) - t0 for p in c.demux(v) if p.is_keyframe and p.pts is not None)
+
+
+def source_frames(path: Path, wanted: set[int]) -> dict[int, np.ndarray]:
+    """Frames of the source by index (decoded from the keyframe before the first one wanted)."""
+    with av.open(str(path)) as c:
+        v = c.streams.video[0]
+        fps = float(v.average_rate)
+        t0 = float(v.start_time * v.time_base)
+        c.seek(int((t0 + (min(wanted) - 1) / fps) / v.time_base), stream=v, backward=True)
+        out = {}
+        for f in c.decode(v):
+            k = round((f.time - t0) * fps)
+            if k in wanted:
+                out[k] = f.to_ndarray(format="gray").astype(np.float32)
+            if k >= max(wanted):
+                break
+        return out
+
+
+# --- registry and names -----------------------------------------------------------------------
+def test_every_format_is_registered_with_a_label():
+    names = export.names()
+    assert names == ["clips", "video", "edl", "otio", "fcpxml", "csv", "json", "llc"]
+    for x in export.formats():
+        assert x.name and x.label and x.editors
+    assert [x.name for x in export.formats() if x.media] == ["clips", "video"]
+    assert export.parse_formats(None) == EDIT_LISTS
+    assert export.parse_formats("all") == names
+    assert export.parse_formats("llc, CLIPS") == ["clips", "llc"]
+    with pytest.raises(VsumError, match="unknown export format bogus"):
+        export.parse_formats("edl,bogus")
+
+
+@pytest.mark.parametrize("raw", ["../../etc/passwd", "..", ".hidden", "a/b\\c:d*e?f<g>h|i\"j", "CON",
+                                 "name\x00with\nnul", "  ", "x" * 400, "é" * 300])
+def test_safe_name_stays_in_the_folder(raw, tmp_path):
+    name = safe_name(raw)
+    assert name and not name.startswith(".") and len(name.encode()) <= 100
+    assert not any(ch in name for ch in '/\\:*?"<>|\x00\n')
+    assert name.split(".")[0].upper() != "CON"
+    assert (tmp_path / name).parent == tmp_path
+
+
+def test_hostile_video_name_cannot_escape(sample_summary, tmp_path):
+    """A video whose name holds separators and '..' still exports inside the chosen folder."""
+    evil = tmp_path / "src" / "..\\..\\evil:?name.webm"
+    evil.parent.mkdir()
+    evil.symlink_to(sample_summary.video.path)
+    summary = replace(sample_summary, features=replace(sample_summary.features,
+                                                       video=replace(sample_summary.video, path=str(evil))))
+    out = tmp_path / "out"
+    out.mkdir()
+    result = export.export(summary, out, ["csv", "llc", "otio"])
+    assert sorted(p.name for p in out.iterdir()) == sorted(p.name for p in result.files)
+    assert all(p.parent == out for p in result.files)
+    assert not any("\\" in p.name or ":" in p.name for p in result.files)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out", "src"]
+
+
+# --- edit lists -------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def edit_lists(sample_summary, tmp_path_factory) -> dict[str, Path]:
+    out = tmp_path_factory.mktemp("edit-lists")
+    result = export.export(sample_summary, out, EDIT_LISTS)
+    files = {p.suffix: p for p in result.files}
+    assert sorted(p.name for p in out.iterdir()) == sorted(p.name for p in result.files)  # no leftovers
+    assert len(files) == 6
+    return files
+
+
+def test_otio_cut_points_equal_the_selection(sample_summary, edit_lists):
+    tl = otio.adapters.read_from_file(str(edit_lists[".otio"]))
+    fps = sample_summary.video.fps
+    want = frames_of(sample_summary)
+    assert [t.kind for t in tl.tracks] == ["Video", "Audio"]  # the sample has sound
+    for track in tl.tracks:
+        got = [(c.source_range.start_time.to_frames(fps), c.source_range.end_time_exclusive().to_frames(fps))
+               for c in track.find_clips()]
+        assert got == want
+        for c in track.find_clips():
+            assert c.source_range.start_time.rate == pytest.approx(fps)
+            assert Path(c.media_reference.target_url.removeprefix("file://")) == Path(sample_summary.video.path).resolve()
+    # back to back on the timeline: the summary is as long as the selection
+    assert tl.duration().to_seconds() == pytest.approx(sum(b - a for a, b in want) / fps)
+
+
+def test_edl_cut_points_equal_the_selection(sample_summary, edit_lists):
+    fps = sample_summary.video.fps
+    tl = otio.adapters.read_from_file(str(edit_lists[".edl"]), "cmx_3600", rate=fps)
+    clips = list(tl.find_clips())
+    got = [(c.source_range.start_time.to_frames(fps), c.source_range.end_time_exclusive().to_frames(fps))
+           for c in clips]
+    assert got == frames_of(sample_summary)
+    assert all(c.name == Path(sample_summary.video.path).name for c in clips)
+    assert edit_lists[".edl"].read_text().startswith("TITLE: big_buck_bunny_0_30 summary")
+
+
+def test_fcpxml_reads_back_with_the_fcpx_adapter(sample_summary, edit_lists):
+    fps = sample_summary.video.fps
+    tl = otio.adapters.read_from_file(str(edit_lists[".fcpxml"]), "fcpx_xml")
+    got = [(c.source_range.start_time.to_frames(fps), c.source_range.end_time_exclusive().to_frames(fps))
+           for c in tl.find_clips()]
+    assert got == frames_of(sample_summary)
+
+
+def test_fcpxml_times_are_exact_fractions_at_ntsc_rates():
+    from vsumgui.core.export.base import timeline_rate
+    from vsumgui.core.export.fcpxml import frame_rate, seconds
+
+    rate = frame_rate(timeline_rate(29.97002997))  # what a probe of a 30000/1001 file returns
+    assert rate == Fraction(30000, 1001)
+    assert seconds(1, rate) == "1001/30000s" and seconds(0, rate) == "0s"
+    assert seconds(48, frame_rate(24.0)) == "48/24s"
+
+
+def test_edl_rates():
+    from vsumgui.core.export.edl import edl_rate
+
+    assert edl_rate(24.0) == (24.0, True)
+    assert edl_rate(15.0) == (30.0, True)  # every 15 fps frame is two timecode frames
+    assert edl_rate(12.5) == (25.0, True)
+    rate, exact = edl_rate(30000 / 1001)
+    assert exact and rate == pytest.approx(29.97, abs=1e-2)
+    assert edl_rate(120.0)[1] is False
+
+
+def test_csv_has_pyscenedetect_columns(sample_summary, edit_lists):
+    rows = list(csv.DictReader(edit_lists[".csv"].open()))
+    assert list(rows[0]) == ["Scene Number", "Start Frame", "Start Timecode", "Start Time (seconds)", "End Frame",
+                             "End Timecode", "End Time (seconds)", "Length (frames)", "Length (timecode)",
+                             "Length (seconds)"]
+    want = frames_of(sample_summary)
+    fps = sample_summary.video.fps
+    assert [(int(r["Start Frame"]) - 1, int(r["End Frame"])) for r in rows] == want  # 1-based, inclusive end
+    for r, (a, b) in zip(rows, want):
+        assert float(r["Start Time (seconds)"]) == pytest.approx(a / fps, abs=1e-3)
+        assert int(r["Length (frames)"]) == b - a
+    assert edit_lists[".csv"].name == "big_buck_bunny_0_30-Scenes.csv"
+
+
+def test_json_is_the_contract(sample_summary, edit_lists):
+    assert json.loads(edit_lists[".json"].read_text()) == json.loads(json.dumps(sample_summary.to_json()))
+
+
+def test_llc_is_a_losslesscut_project(sample_summary, edit_lists):
+    doc = json.loads(edit_lists[".llc"].read_text())  # JSON is JSON5
+    assert doc["version"] == 1 and doc["mediaFileName"] == "big_buck_bunny_0_30.webm"
+    got = [t for s in doc["cutSegments"] for t in (s["start"], s["end"])]
+    want = [float(t) for seg in sample_summary.selection.segments for t in seg]
+    assert got == pytest.approx(want, abs=0.5 / sample_summary.video.fps)
+    assert all(isinstance(s["name"], str) for s in doc["cutSegments"])
+    assert edit_lists[".llc"].name == "big_buck_bunny_0_30-proj.llc"
+
+
+def test_exported_files_are_readable_by_others(edit_lists):
+    umask = os.umask(0o022)
+    os.umask(umask)
+    for p in edit_lists.values():
+        assert p.stat().st_mode & 0o777 == 0o666 & ~umask
+
+
+# --- media ------------------------------------------------------------------------------------
+def test_fast_mode_copies_streams_and_cuts_on_keyframes(sample_summary, keyframes, tmp_path):
+    result = export.export(sample_summary, tmp_path, ["clips", "video"])
+    fps = sample_summary.video.fps
+    frame = 1 / fps
+    gap = max(np.diff(keyframes))  # the sample's longest keyframe interval (~5.3 s)
+    clips = sorted(p for p in result.files if "-summary" not in p.name)
+    video = next(p for p in result.files if "-summary" in p.name)
+    assert [p.suffix for p in result.files] == [".webm"] * 3  # stream copy keeps the container
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(p.name for p in result.files)
+    want = frames_of(sample_summary)
+    assert [p.name for p in clips] == [f"big_buck_bunny_0_30-{i + 1:03d}-{_clock(a / fps)}-{_clock(b / fps)}.webm"
+                                       for i, (a, b) in enumerate(want)]
+    total = 0.0
+    for p, (a, b) in zip(clips, want):
+        m = media(p)
+        assert (m["video"], m["audio"]) == ("vp8", "vorbis")  # copied, not re-encoded
+        kf = max(k for k in keyframes if k <= a / fps + 0.5 * frame)  # where a copy must start
+        assert m["duration"] == pytest.approx(b / fps - kf, abs=frame + 1e-6)
+        assert (b - a) / fps - frame <= m["duration"] <= (b - a) / fps + gap + frame
+        assert m["audio_duration"] == pytest.approx(m["duration"], abs=0.1)
+        total += m["duration"]
+    v = media(video)
+    assert v["audio"] == "vorbis" and v["duration"] == pytest.approx(total, abs=2 * frame)
+    early = [a / fps - max(k for k in keyframes if k <= a / fps + 0.5 * frame) for a, _ in want]
+    if max(early) > frame:  # the sample's first segment starts mid-GOP: the user is told
+        assert any("keyframe" in n for n in result.notes)
+
+
+def _clock(t: float) -> str:
+    ms = round(t * 1000)
+    return f"{ms // 3_600_000:02d}.{ms // 60_000 % 60:02d}.{ms // 1000 % 60:02d}.{ms % 1000:03d}"
+
+
+def test_accurate_mode_is_frame_exact_h264_aac(sample_summary, tmp_path):
+    result = export.export(sample_summary, tmp_path, ["clips", "video"], accurate=True)
+    fps = sample_summary.video.fps
+    frame = 1 / fps
+    assert [p.suffix for p in result.files] == [".mp4"] * 3
+    assert not result.notes
+    clips = sorted(p for p in result.files if "-summary" not in p.name)
+    want = frames_of(sample_summary)
+    for p, (a, b) in zip(clips, want):
+        m = media(p)
+        assert (m["container"].split(",")[0], m["video"], m["audio"]) == ("mov", "h264", "aac")
+        assert abs(m["frames"] - (b - a)) <= 1
+        assert m["duration"] == pytest.approx((b - a) / fps, abs=frame + 1e-6)
+        assert m["audio_duration"] == pytest.approx((b - a) / fps, abs=0.05)
+        # the first and last pictures are the source's frames a and b-1, not their neighbours
+        g = gray_frames(p)
+        for pic, k in ((g[0], a), (g[-1], b - 1)):
+            src = source_frames(Path(sample_summary.video.path), {k - 1, k, k + 1})
+            diffs = {j: float(np.abs(pic - src[j]).mean()) for j in (k - 1, k, k + 1)}
+            assert min(diffs, key=diffs.get) == k, diffs
+    v = media(next(p for p in result.files if "-summary" in p.name))
+    assert (v["video"], v["audio"]) == ("h264", "aac")
+    assert v["duration"] == pytest.approx(sum(b - a for a, b in want) / fps, abs=frame + 1e-6)
+
+
+def test_summary_video_crossfades(sample_summary, tmp_path):
+    want = frames_of(sample_summary)
+    assert len(want) >= 2, "the sample's summary should have several shots"
+    result = export.export(sample_summary, tmp_path, ["video"], crossfade=0.5)
+    fps = sample_summary.video.fps
+    (video,) = result.files
+    m = media(video)
+    assert video.suffix == ".mp4" and (m["video"], m["audio"]) == ("h264", "aac")
+    fade = min(0.5, min(b - a for a, b in want) / fps / 2 - 1 / fps)
+    expect = sum(b - a for a, b in want) / fps - fade * (len(want) - 1)
+    assert m["duration"] == pytest.approx(expect, abs=1 / fps + 1e-6)
+    assert m["audio_duration"] == pytest.approx(expect, abs=0.06)
+
+
+# --- safety -----------------------------------------------------------------------------------
+@pytest.mark.parametrize("stage, reports", [("clips", 3), ("video", 6)])
+def test_cancel_midway_leaves_the_folder_as_it_was(sample_summary, tmp_path, stage, reports):
+    """Cancelled from the progress callback while ffmpeg encodes: the first clip (stage
+    "clips"), or the crossfaded summary video after every clip and edit list is done."""
+    (tmp_path / "keep.txt").write_text("mine")
+    before = listing(tmp_path)
+    cancel = threading.Event()
+    seen = []
+
+    def progress(name: str, frac: float) -> None:
+        seen.append((name, frac))
+        if name == stage and len([s for s in seen if s[0] == stage]) >= reports:
+            cancel.set()
+
+    with pytest.raises(Cancelled):
+        export.export(sample_summary, tmp_path, "all", accurate=True, progress=progress, cancel=cancel,
+                      crossfade=0.5)
+    assert cancel.is_set()
+    fracs = [f for n, f in seen if n == stage]
+    assert len(fracs) >= reports and fracs[-1] < 0.99  # stopped midway, not at the end
+    assert listing(tmp_path) == before  # no partial, temporary or finished file, no scratch folder
+    assert (tmp_path / "keep.txt").read_text() == "mine"
+
+
+def test_failure_midway_leaves_the_folder_as_it_was(sample_summary, tmp_path, monkeypatch):
+    """An ffmpeg error after the edit lists and the clips were written rolls them all back."""
+    from vsumgui.core.export import _media
+
+    real = _media.run_ffmpeg
+
+    def failing(args, *a, **kw):
+        if "concat" in args:
+            args = [*args[:-1], str(tmp_path / "no-such-dir" / "x.webm")]
+        return real(args, *a, **kw)
+
+    monkeypatch.setattr(_media, "run_ffmpeg", failing)
+    before = listing(tmp_path)
+    with pytest.raises(VsumError, match="ffmpeg failed"):
+        export.export(sample_summary, tmp_path, "all")
+    assert listing(tmp_path) == before
+
+
+def _unwritable(folder: Path) -> Path:
+    """A folder nobody can write into, root included (permission bits do not stop root)."""
+    folder.mkdir()
+    folder.chmod(0o555)
+    if _writable(folder) and shutil.which("chattr"):
+        subprocess.run(["chattr", "+i", str(folder)], capture_output=True)
+    if _writable(folder):
+        folder.chmod(0o755)
+        folder = Path("/sys")  # sysfs: no regular files can be created there
+    assert not _writable(folder), "found no read-only folder to test with"
+    return folder
+
+
+def _writable(folder: Path) -> bool:
+    try:
+        (folder / ".probe").write_text("x")
+    except OSError:
+        return False
+    (folder / ".probe").unlink()
+    return True
+
+
+def _release(folder: Path) -> None:
+    if folder != Path("/sys"):
+        if shutil.which("chattr"):
+            subprocess.run(["chattr", "-i", str(folder)], capture_output=True)
+        folder.chmod(0o755)
+
+
+def test_unwritable_folder_fails_before_any_work(sample_summary, tmp_path, capsys):
+    ro = _unwritable(tmp_path / "ro")
+    try:
+        calls = []
+        with pytest.raises(VsumError, match="cannot write to the output folder"):
+            export.export(sample_summary, ro, "all",
+                          progress=lambda *a: calls.append(a))
+        assert calls == []  # nothing started
+        with pytest.raises(VsumError, match="cannot write"):
+            export.preflight(sample_summary, ro, "all")
+        # the CLI says so in one line, before it computes the summary
+        assert main(["summarize", sample_summary.video.path, "--export", str(ro), "-q"]) == 1
+        err = capsys.readouterr().err
+        assert err.startswith("vsumgui: error:") and "cannot write" in err and err.count("\n") == 1
+    finally:
+        _release(ro)
+    # a folder under a regular file cannot be created
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(VsumError, match="cannot create the output folder"):
+        export.export(sample_summary, tmp_path / "file" / "sub", ["json"])
+
+
+def test_existing_files_are_not_overwritten(sample_summary, tmp_path):
+    export.export(sample_summary, tmp_path, ["json", "csv"])
+    csv_path = tmp_path / "big_buck_bunny_0_30-Scenes.csv"
+    csv_path.write_text("mine")
+    assert export.preflight(sample_summary, tmp_path, ["json", "csv", "edl"]) == \
+        [tmp_path / "big_buck_bunny_0_30-Scenes.csv", tmp_path / "big_buck_bunny_0_30-summary.json"]
+    before = listing(tmp_path)
+    with pytest.raises(VsumError, match="already exist"):
+        export.export(sample_summary, tmp_path, ["json", "csv", "edl"])
+    assert listing(tmp_path) == before and csv_path.read_text() == "mine"  # the edl was not written either
+    result = export.export(sample_summary, tmp_path, ["json", "csv", "edl"], overwrite=True)
+    assert len(result.files) == 3 and csv_path.read_text().startswith("Scene Number")
+
+
+def test_export_without_a_summary(sample_summary, tmp_path):
+    """Exporters work from bare segments too (a Job built from a VideoInfo and seconds)."""
+    job = Job(sample_summary.video, [(1.0, 2.5), (10.0, 11.0)], tmp_path)
+    result = export.run(job, ["json", "otio"])
+    doc = json.loads(next(p for p in result.files if p.suffix == ".json").read_text())
+    assert doc["selection"]["segments"] == [[1.0, 2.5], [10.0, 11.0]]
+    tl = otio.adapters.read_from_file(str(next(p for p in result.files if p.suffix == ".otio")))
+    assert [c.source_range.start_time.value for c in tl.tracks[0].find_clips()] == [24, 240]
+
+
+# --- CLI --------------------------------------------------------------------------------------
+def test_cli_export(sample_summary, tmp_path, capsys):
+    out = tmp_path / "exports"
+    assert main(["summarize", sample_summary.video.path, "-q", "--export", str(out), "--formats", "edl,csv,clips"]) == 0
+    text = capsys.readouterr().out
+    names = sorted(p.name for p in out.iterdir())
+    assert len(names) == 2 + len(sample_summary.selection.segments)
+    assert "exported" in text and "fast mode" in text and all(n in text for n in names)
+    # again without --overwrite: refused, files untouched
+    before = listing(out)
+    assert main(["summarize", sample_summary.video.path, "-q", "--export", str(out), "--formats", "edl"]) == 1
+    assert "--overwrite" in capsys.readouterr().err and listing(out) == before
+    assert main(["summarize", sample_summary.video.path, "-q", "--export", str(out), "--formats", "edl",
+                 "--overwrite"]) == 0
+    with pytest.raises(SystemExit) as e:
+        main(["summarize", sample_summary.video.path, "--export", str(out), "--formats", "edl,bogus"])
+    assert e.value.code == 2
+    with pytest.raises(SystemExit) as e:
+        main(["summarize", sample_summary.video.path, "--formats", "edl"])  # no --export
+    assert e.value.code == 2
+
+
+# --- an NTSC H.264/AAC MP4 ------------------------------------------------------------------
+def test_ntsc_mp4_edit_lists_and_accurate_clips(shared_data, tmp_path):
+    """29.97 fps (30000/1001) H.264 with B-frames: exact rates in OTIO/FCPXML, drop-frame EDL,
+    accurate clips with the selected number of frames."""
+    from vsumgui.core.pipeline import Options, summarize
+
+    summary = summarize(shared_data / "videos" / "flower_cc0.mp4", Options(ratio=0.4, mode="highlight"))
+    want = frames_of(summary)
+    assert want, "the highlight mode should select part of the flower clip"
+    result = export.export(summary, tmp_path, ["otio", "edl", "fcpxml", "clips"], accurate=True)
+    files = {p.suffix: p for p in result.files}
+    tl = otio.adapters.read_from_file(str(files[".otio"]))
+    clips = list(tl.tracks[0].find_clips())
+    assert clips[0].source_range.start_time.rate == 30000 / 1001  # exact, not the probed float
+    assert [(c.source_range.start_time.value, c.source_range.end_time_exclusive().value) for c in clips] == want
+    edl = otio.adapters.read_from_file(str(files[".edl"]), "cmx_3600", rate=30000 / 1001)
+    assert [(c.source_range.start_time.value, c.source_range.end_time_exclusive().value)
+            for c in edl.find_clips()] == want
+    assert 'frameDuration="1001/30000s"' in files[".fcpxml"].read_text()
+    for p, (a, b) in zip(sorted(p for p in result.files if p.suffix == ".mp4"), want):
+        m = media(p)
+        assert (m["video"], m["audio"]) == ("h264", "aac") and abs(m["frames"] - (b - a)) <= 1
+
+
+def test_video_without_sound(sample_video, tmp_path):
+    """A silent source: clips and a crossfaded summary with a video stream only."""
+    from vsumgui.core.export._media import ffmpeg_exe
+    from vsumgui.core.video import probe
+
+    silent = tmp_path / "silent.webm"
+    subprocess.run([ffmpeg_exe(), "-v", "error", "-i", str(sample_video), "-an", "-c", "copy", str(silent)],
+                   check=True)
+    out = tmp_path / "out"
+    job = Job(probe(silent), [(2.0, 3.0), (21.0, 22.0)], out, crossfade=0.25)
+    result = export.run(job, ["clips", "video", "otio"])
+    tl = otio.adapters.read_from_file(str(next(p for p in result.files if p.suffix == ".otio")))
+    assert [t.kind for t in tl.tracks] == ["Video"]
+    for p in result.files:
+        if p.suffix != ".otio":
+            m = media(p)
+            assert m["audio"] is None and m["video"] == ("h264" if "-summary" in p.name else "vp8")
+    video = next(p for p in result.files if p.name == "silent-summary.mp4")  # crossfades: MP4
+    assert media(video)["duration"] == pytest.approx(2.0 - 0.25, abs=1 / 24 + 1e-6)

@@ -1,0 +1,251 @@
+"""The Exporter base class, its registry, and the Job every exporter writes from.
+
+A Job holds what an export needs (the video, the chosen segments in seconds and in frames,
+the output folder, the mode) and makes every export one transaction: exporters write to
+temporary names (`job.temp(path)`, vsumgui.core.atomic), and the files are renamed into
+place only when every requested format has been written, so a cancelled or failed export
+leaves the output folder as it was.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import shutil
+import tempfile
+import threading
+import unicodedata
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Callable
+
+import opentimelineio as otio
+
+from vsumgui.core.atomic import atomic_path
+from vsumgui.core.errors import VsumError
+from vsumgui.core.video import VideoInfo
+
+if TYPE_CHECKING:
+    from vsumgui.core.export._media import MediaInfo
+    from vsumgui.core.pipeline import Summary
+
+Fraction = Callable[[float], None]  # an exporter's own progress, 0..1
+
+_REGISTRY: dict[str, type["Exporter"]] = {}
+_UMASK = os.umask(0o022)  # read once at import (os.umask can only be read by setting it)
+os.umask(_UMASK)
+
+# Containers ffmpeg can stream-copy into, by extension (fast mode keeps the source's container).
+MUXERS = {".mp4": "mp4", ".m4v": "mp4", ".mov": "mov", ".mkv": "matroska", ".webm": "webm",
+          ".avi": "avi", ".ts": "mpegts", ".mts": "mpegts", ".m2ts": "mpegts", ".mpg": "mpeg",
+          ".mpeg": "mpeg", ".flv": "flv", ".ogv": "ogg", ".3gp": "3gp", ".wmv": "asf"}
+FALLBACK_EXT = ".mkv"  # Matroska takes nearly any codec when the source's container is unknown
+ACCURATE_EXT = ".mp4"  # accurate mode: H.264 + AAC in MP4, what every editor and player opens
+
+_UNSAFE = re.compile(r'[\x00-\x1f\x7f<>:"/\\|?*]')
+_RESERVED = {"CON", "PRN", "AUX", "NUL", *(f"COM{i}" for i in range(10)), *(f"LPT{i}" for i in range(10))}
+
+
+def safe_name(name: str, fallback: str = "video", max_bytes: int = 100) -> str:
+    """A file name that stays inside its folder on every OS: no separators, no control or
+    Windows-reserved characters, no leading dots ('..', hidden files), bounded length."""
+    name = _UNSAFE.sub("_", unicodedata.normalize("NFC", name))
+    name = re.sub(r"\s+", " ", name).strip(" .")
+    name = name.encode("utf-8")[:max_bytes].decode("utf-8", errors="ignore").strip(" .")
+    if name.split(".")[0].upper() in _RESERVED:
+        name = "_" + name
+    return name or fallback
+
+
+def clock(t: float) -> str:
+    """Seconds as hh.mm.ss.mmm, LosslessCut's ${CUT_FROM} style (no ':' so Windows accepts it)."""
+    ms = int(round(max(0.0, t) * 1000))
+    h, ms = divmod(ms, 3_600_000)
+    m, ms = divmod(ms, 60_000)
+    s, ms = divmod(ms, 1000)
+    return f"{h:02d}.{m:02d}.{s:02d}.{ms:03d}"
+
+
+def timeline_rate(fps: float) -> float:
+    """The frame rate used for frame numbers: the video's, snapped to the exact NTSC value
+    (29.97002997...) when the probed rate is that rate up to float noise."""
+    near = otio.opentime.RationalTime.nearest_valid_timecode_rate(fps)
+    return near if near and abs(near - fps) <= 1e-4 * fps else float(fps)
+
+
+@dataclass
+class Result:
+    """What an export wrote, and what the user should know about it (shown by CLI and GUI)."""
+
+    files: list[Path] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Job:
+    """One export of one video's selection into one folder."""
+
+    video: VideoInfo
+    segments: list[tuple[float, float]]  # media seconds, sorted, non-overlapping
+    out_dir: Path
+    accurate: bool = False
+    overwrite: bool = False
+    crossfade: float = 0.0  # seconds of crossfade between shots in the summary video
+    summary: "Summary | None" = None
+    rate: float = 0.0  # frame rate for frame numbers (set from the video)
+    frames: list[tuple[int, int]] = field(default_factory=list)  # [start, end) frame numbers
+    result: Result = field(default_factory=Result)
+    early: float = 0.0  # fast mode: the most any stream-copied piece starts before its cut
+    _stack: contextlib.ExitStack | None = field(default=None, repr=False)
+    _work: Path | None = field(default=None, repr=False)
+    _media: "MediaInfo | None" = field(default=None, repr=False)
+    _pieces: dict[tuple[int, bool], Path] = field(default_factory=dict, repr=False)
+
+    def __post_init__(self) -> None:
+        self.out_dir = Path(self.out_dir)
+        self.rate = self.rate or timeline_rate(self.video.fps)
+        if not self.frames:
+            last = max(1, int(round(self.video.duration * self.rate)))
+            for s, e in self.segments:
+                a = min(max(0, int(round(s * self.rate))), last - 1)
+                b = min(max(a + 1, int(round(e * self.rate))), last)
+                self.frames.append((a, b))
+
+    @classmethod
+    def from_summary(cls, summary: "Summary", out_dir: str | os.PathLike, **kw) -> "Job":
+        sel = summary.selection or summary.select()
+        return cls(summary.video, [(float(s), float(e)) for s, e in sel.segments], Path(out_dir),
+                   summary=summary, **kw)
+
+    # --- names -------------------------------------------------------------------------
+    @property
+    def source(self) -> Path:
+        return Path(self.video.path)
+
+    @property
+    def stem(self) -> str:
+        """The video's name, made safe to use in file names."""
+        return safe_name(self.source.stem)
+
+    def times(self, i: int) -> tuple[float, float]:
+        """Segment i snapped to frame boundaries, in seconds."""
+        a, b = self.frames[i]
+        return a / self.rate, b / self.rate
+
+    def path(self, name: str) -> Path:
+        """`name` inside the output folder; refuses anything that would land elsewhere."""
+        p = self.out_dir / name
+        if name in ("", ".", "..") or p.parent != self.out_dir or Path(name).name != name:
+            raise VsumError(f"refusing to write {name!r} outside {self.out_dir}")
+        return p
+
+    def media_ext(self, accurate: bool | None = None) -> str:
+        """The extension of cut media: the source's container in fast mode, MP4 when re-encoded."""
+        if self.accurate if accurate is None else accurate:
+            return ACCURATE_EXT
+        ext = self.source.suffix.lower()
+        return ext if ext in MUXERS else FALLBACK_EXT
+
+    # --- writing -----------------------------------------------------------------------
+    def temp(self, final: Path) -> Path:
+        """A temporary file beside `final`; renamed to `final` when the whole export succeeds."""
+        if self._stack is None:
+            raise RuntimeError("Job.temp() outside of run()")
+        tmp = self._stack.enter_context(atomic_path(final))
+        # mkstemp makes owner-only files; an export is for sharing: the usual mode (umask)
+        os.chmod(tmp, 0o666 & ~_UMASK)
+        return tmp
+
+    def write_text(self, final: Path, text: str) -> None:
+        self.temp(final).write_text(text, encoding="utf-8")
+
+    def note(self, text: str) -> None:
+        if text not in self.result.notes:
+            self.result.notes.append(text)
+
+    @property
+    def work(self) -> Path:
+        """A hidden scratch folder inside the output folder (same disk, so hard links work)."""
+        if self._work is None:
+            try:
+                self._work = Path(tempfile.mkdtemp(prefix=".vsumgui-export-", dir=self.out_dir))
+            except OSError as e:
+                raise VsumError(f"{self.out_dir}: cannot write here ({e.strerror})") from e
+        return self._work
+
+    @property
+    def media(self) -> "MediaInfo":
+        from vsumgui.core.export._media import probe_media
+
+        if self._media is None:
+            self._media = probe_media(self.source)
+        return self._media
+
+    def piece(self, i: int, accurate: bool, progress: Fraction | None,
+              cancel: threading.Event | None) -> Path:
+        """Segment i cut to a file in the scratch folder (once per mode, shared by exporters)."""
+        from vsumgui.core.export._media import cut
+
+        key = (i, accurate)
+        if key not in self._pieces:
+            dst = self.work / f"piece-{i:04d}-{'a' if accurate else 'f'}{self.media_ext(accurate)}"
+            self.early = max(self.early, cut(self, i, accurate, dst, progress, cancel))
+            self._pieces[key] = dst
+        elif progress:
+            progress(1.0)
+        return self._pieces[key]
+
+    def note_fast(self) -> None:
+        """Say that fast mode cut on keyframes, and by how much (half a frame is exact)."""
+        if self.early > 0.5 / self.rate:
+            self.note(f"fast mode copies the streams without re-encoding, so pieces start at the keyframe "
+                      f"at or before each cut (up to {self.early:.2f} s early); "
+                      "use accurate mode for frame-exact cuts")
+
+    def cleanup(self) -> None:
+        if self._work is not None:
+            shutil.rmtree(self._work, ignore_errors=True)
+            self._work = None
+        self._pieces.clear()
+
+
+class Exporter(ABC):
+    """One export format. Subclasses set the class attributes and implement `outputs` and `write`."""
+
+    name: str = ""  # short id used by the CLI (--formats) and the GUI
+    label: str = ""  # what the GUI shows next to the checkbox
+    ext: str = ""  # file extension, with the dot ("" when it depends on the mode)
+    editors: str = ""  # the programs that open it
+    order: int = 100  # position in lists
+    media: bool = False  # cuts or encodes video (slow, large files)
+
+    @abstractmethod
+    def outputs(self, job: Job) -> list[Path]:
+        """The files this format would write for the job (used for the overwrite check)."""
+
+    @abstractmethod
+    def write(self, job: Job, progress: Fraction, cancel: threading.Event | None) -> None:
+        """Write `outputs(job)` through `job.temp()`; report progress 0..1; honour cancel."""
+
+    def cost(self, job: Job) -> float:
+        """Relative amount of work, to share one progress bar between formats."""
+        return 0.02
+
+
+def register(cls: type[Exporter]) -> type[Exporter]:
+    if cls.name in _REGISTRY:
+        raise RuntimeError(f"export format {cls.name!r} registered twice")
+    _REGISTRY[cls.name] = cls
+    return cls
+
+
+def names() -> list[str]:
+    return sorted(_REGISTRY, key=lambda n: (_REGISTRY[n].order, n))
+
+
+def get(name: str) -> Exporter:
+    if name not in _REGISTRY:
+        raise VsumError(f"unknown export format {name!r}; known: {', '.join(names())}")
+    return _REGISTRY[name]()

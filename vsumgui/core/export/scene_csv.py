@@ -1,0 +1,48 @@
+"""CSV scene list, with PySceneDetect's columns (as `scenedetect list-scenes --skip-cuts` writes)."""
+
+from __future__ import annotations
+
+import csv
+import io
+import threading
+from pathlib import Path
+
+from vsumgui.core.export.base import Exporter, Fraction, Job, register
+
+HEADER = ["Scene Number", "Start Frame", "Start Timecode", "Start Time (seconds)", "End Frame",
+          "End Timecode", "End Time (seconds)", "Length (frames)", "Length (timecode)", "Length (seconds)"]
+
+
+def timecode(t: float) -> str:
+    """HH:MM:SS.nnn, PySceneDetect's timecode format."""
+    ms = int(round(t * 1000))
+    h, ms = divmod(ms, 3_600_000)
+    m, ms = divmod(ms, 60_000)
+    return f"{h:02d}:{m:02d}:{ms // 1000:02d}.{ms % 1000:03d}"
+
+
+@register
+class SceneCSV(Exporter):
+    name = "csv"
+    label = "CSV scene list (PySceneDetect columns)"
+    ext = ".csv"
+    editors = "PySceneDetect (load-scenes), spreadsheets, pandas"
+    order = 60
+
+    def outputs(self, job: Job) -> list[Path]:
+        return [job.path(f"{job.stem}-Scenes{self.ext}")]  # PySceneDetect's default name
+
+    def write(self, job: Job, progress: Fraction, cancel: threading.Event | None) -> None:
+        buf = io.StringIO()
+        w = csv.writer(buf, lineterminator="\n")
+        # No "Timecode List:" first row: every row has the same columns (RFC 4180), which
+        # spreadsheets need; PySceneDetect's own reader accepts the file either way.
+        w.writerow(HEADER)
+        for i, (a, b) in enumerate(job.frames):
+            s, e = a / job.rate, b / job.rate
+            # frames are 1-based and the end frame inclusive, as in PySceneDetect
+            w.writerow([i + 1, a + 1, timecode(s), f"{s:.3f}", b, timecode(e), f"{e:.3f}",
+                        b - a, timecode(e - s), f"{e - s:.3f}"])
+        (out,) = self.outputs(job)
+        job.write_text(out, buf.getvalue())
+        progress(1.0)
