@@ -101,11 +101,15 @@ def probe(path: str | os.PathLike) -> VideoInfo:
         cap.release()
     if not fps or not math.isfinite(fps) or fps <= 0 or fps > 1000:
         fps = 25.0  # no usable rate in the container; timestamps still drive sampling
-    duration, _, _ = _streams(path)
-    if duration is None or not math.isfinite(duration) or duration <= 0:
-        duration = count / fps if 0 < count < 1e8 else 0.0
-    if not 0 < count <= max(10 * duration * fps, 1):
-        count = max(1, round(duration * fps))  # the stated count is absent or absurd
+    container, _, _ = _streams(path)
+    if container is not None and not (math.isfinite(container) and container > 0):
+        container = None
+    by_count = count / fps if 0 < count < 1e8 else None
+    if by_count is not None and (container is None or abs(by_count - container) <= max(1.0, 0.02 * container)):
+        duration = by_count  # frame-exact; the container's figure may include a longer audio track
+    else:
+        duration = container or 0.0  # the stated count is absent or absurd
+        count = max(1, round(duration * fps))
     # both are estimates until the video is decoded; extraction corrects them
     return VideoInfo(str(path), float(fps), int(count), float(duration), int(width), int(height), rotation)
 
