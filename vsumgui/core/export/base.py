@@ -34,8 +34,6 @@ if TYPE_CHECKING:
 Fraction = Callable[[float], None]  # an exporter's own progress, 0..1
 
 _REGISTRY: dict[str, type["Exporter"]] = {}
-_UMASK = os.umask(0o022)  # read once at import (os.umask can only be read by setting it)
-os.umask(_UMASK)
 
 # Containers ffmpeg can stream-copy into, by extension (fast mode keeps the source's container).
 MUXERS = {".mp4": "mp4", ".m4v": "mp4", ".mov": "mov", ".mkv": "matroska", ".webm": "webm",
@@ -153,10 +151,7 @@ class Job:
         """A temporary file beside `final`; renamed to `final` when the whole export succeeds."""
         if self._stack is None:
             raise RuntimeError("Job.temp() outside of run()")
-        tmp = self._stack.enter_context(atomic_path(final))
-        # mkstemp makes owner-only files; an export is for sharing: the usual mode (umask)
-        os.chmod(tmp, 0o666 & ~_UMASK)
-        return tmp
+        return self._stack.enter_context(atomic_path(final))
 
     def write_text(self, final: Path, text: str) -> None:
         self.temp(final).write_text(text, encoding="utf-8")
