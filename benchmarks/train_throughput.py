@@ -1,6 +1,6 @@
 """Training throughput of the trainable methods (windows per second), as `fit` runs them.
 
-    PYTHONPATH=. python benchmarks/train_throughput.py [--device cpu|cuda] [--batch-size 32]
+    PYTHONPATH=. python benchmarks/train_throughput.py [--device cpu|cuda] [--batch-size 32] [--h5 F ...]
         [--epochs 4] [--windows-per-video 64] [--method ctvsum csum] [--videos DIR] [--hp KEY=VALUE]
 
 Features come from the videos in --videos (default ../shared/data/videos, through the cache).
@@ -27,6 +27,7 @@ PAPER = 10_000 * 40 / 360.0  # windows per second in CTVSUM supp. §1
 def main() -> None:
     p = argparse.ArgumentParser()
     p.add_argument("--videos", default=str(Path(__file__).resolve().parents[2] / "shared" / "data" / "videos"))
+    p.add_argument("--h5", nargs="+", help="h5 feature files (e.g. cache files) instead of --videos")
     p.add_argument("--device", default="auto")
     p.add_argument("--batch-size", type=int, default=32)
     p.add_argument("--epochs", type=int, default=4)
@@ -35,7 +36,8 @@ def main() -> None:
     p.add_argument("--hp", action="append", default=[])
     p.add_argument("--no-amp", action="store_true")
     args = p.parse_args()
-    ds = data.from_videos(args.videos, windows_per_video=args.windows_per_video)
+    ds = (data.from_h5(args.h5, windows_per_video=args.windows_per_video) if args.h5
+          else data.from_videos(args.videos, windows_per_video=args.windows_per_video))
     hp = dict(kv.split("=", 1) for kv in args.hp)
     print(f"torch {torch.__version__}, threads {torch.get_num_threads()}, "
           f"{len(ds.entries)} videos x {args.windows_per_video} windows per epoch, batch {args.batch_size}")
