@@ -5,6 +5,10 @@ A window has `window` samples (200 in CTVSUM §5.3): a longer video is randomly
 sub-sampled (sorted indices, so time order is kept), a shorter one is stretched by
 nearest-neighbour interpolation. Each window also carries the index of the source sample
 at each position (`src`), so a loss can tell copies of one sample apart from neighbours.
+
+An epoch draws `windows_per_video` windows from every video (1, as in the paper; more lets a
+tiny library give a batch per step). Features are kept in memory up to PRELOAD_BYTES, beyond
+that read from their h5 file for each window (our choice, so a large library fits in RAM).
 """
 
 from __future__ import annotations

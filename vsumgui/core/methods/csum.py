@@ -33,7 +33,8 @@ Choices where the paper is silent:
   samples; n is lowered to k when the summary is shorter;
 - k = round(0.15 * window) (the 15 % summary length of §3.1); alpha = 1 on g's logits (the
   logits' scale is learned); temperature tau = 0.1; negatives are only samples of other
-  videos (two windows of one video in a batch are neither positive nor negative);
+  videos (two windows of one video in a batch are neither positive nor negative); with
+  several processes (torchrun) the negatives are those of each process's share of the batch;
 - optimizer as CTVSUM's standard setting (Adam, lr 1e-4, weight decay 1e-4), 200-sample
   windows (the CSUM paper gives neither);
 - at inference g sees the video in interleaved groups of at most `window` samples spanning

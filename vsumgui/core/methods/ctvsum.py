@@ -35,7 +35,9 @@ Choices where the paper is silent:
   safe under mixed precision). Eq. 10 as printed lacks the minus sign on its second term;
   we use the standard binary cross-entropy it names;
 - the segment length m of Eq. 9 is 10 samples (5 s at 2 samples/s); a window with no other
-  video in its batch contributes no uniqueness or filter loss;
+  video in its batch contributes no uniqueness or filter loss, and two windows of one video
+  are not "other videos"; with several processes (torchrun) each one takes the other videos
+  of its own share of the batch;
 - no positional encoding (none is mentioned, and windows are random sub-samples, so a
   position would mean a different time in every window);
 - at inference G and H see the video in interleaved groups of at most 200 samples that span
