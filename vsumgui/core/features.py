@@ -18,7 +18,7 @@ from pathlib import Path
 import h5py
 import numpy as np
 
-from vsumgui.core import backbones, paths
+from vsumgui.core import backbones, paths, shots
 from vsumgui.core.atomic import atomic_path
 from vsumgui.core.errors import check_cancel
 from vsumgui.core.video import Progress, VideoInfo, check_file, iter_samples, probe
@@ -39,6 +39,8 @@ class Features:
     picks: np.ndarray  # (T,) index of the frame in decode order
     key: str = ""
     change_points: np.ndarray | None = field(default=None, repr=False)  # (S, 2) frames, inclusive
+    # shots (sample indices) computed by `ensure` on extraction; not cached, so None on a cache hit
+    shot_idx: np.ndarray | None = field(default=None, repr=False)
 
     def __len__(self) -> int:
         return len(self.times)
@@ -191,3 +193,28 @@ def load(
     if use_cache:
         feats.key = key
     return feats, False
+
+
+def ensure(
+    path: str | os.PathLike,
+    backbone: str = backbones.DEFAULT,
+    sample_rate: float = 2.0,
+    progress: Progress | None = None,
+    cancel: threading.Event | None = None,
+    use_cache: bool = True,
+    shot_params: shots.ShotParams | None = None,
+) -> tuple[Features, bool]:
+    """Features from the cache, else extracted and written to the cache (with the shots'
+    change points, as the benchmark files have them). The one way the pipeline and the
+    trainer get features. Returns (features, cache_hit); on a miss `shot_idx` holds the shots."""
+    feats, hit = load(path, backbone, sample_rate, progress, cancel, use_cache)
+    check_cancel(cancel)
+    if use_cache and not hit:
+        if progress:
+            progress("shots", 0.0)
+        feats.shot_idx = shots.segment(feats.features, feats.sample_rate, shot_params or shots.ShotParams())
+        secs = shots.shot_times(feats.shot_idx, feats.times, feats.video.duration)
+        feats.change_points = shots.change_points(secs, feats.video.fps, feats.video.n_frames)
+        check_cancel(cancel)
+        write_cache(feats)
+    return feats, hit

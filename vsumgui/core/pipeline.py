@@ -127,20 +127,17 @@ def summarize(
         if progress:
             progress(stage, frac)
 
-    feats, hit = feat.load(path, opts.backbone, opts.sample_rate, report, cancel, opts.use_cache)
+    feats, hit = feat.ensure(path, opts.backbone, opts.sample_rate, report, cancel, opts.use_cache, opts.shots)
     check_cancel(cancel)
     report("shots", 0.0)
-    shot_idx = shotmod.segment(feats.features, feats.sample_rate, opts.shots)
+    shot_idx = feats.shot_idx if feats.shot_idx is not None else shotmod.segment(
+        feats.features, feats.sample_rate, opts.shots)
     shot_secs = shotmod.shot_times(shot_idx, feats.times, feats.video.duration)
-    if opts.use_cache and not hit:
-        feats.change_points = shotmod.change_points(shot_secs, feats.video.fps, feats.video.n_frames)
-        check_cancel(cancel)
-        feat.write_cache(feats)
     scores: dict[str, methods.MethodScores] = {}
     for i, m in enumerate(chosen):
         report("scoring", i / len(chosen))
         check_cancel(cancel)
-        scores[m.name] = m.score(feats.features)
+        scores[m.name] = m.score(feats.features, feats.backbone)
     report("scoring", 1.0)
     summary = Summary(feats, shot_idx, shot_secs, scores, opts, hit)
     summary.select()
