@@ -75,6 +75,11 @@ def cache_path(key: str, backbone: str, sample_rate: float) -> Path:
     return cache_dir() / f"{key}-{backbone}-{sample_rate:g}fps.h5"
 
 
+def cached(key: str, backbone: str, sample_rate: float, video_path: str = "") -> Features | None:
+    """The cached features of a video known by its content key, or None."""
+    return _read_cache(cache_path(key, backbone, sample_rate), video_path)
+
+
 def _read_cache(path: Path, video_path: str) -> Features | None:
     """The cached features, or None when absent or unreadable (then the file is removed)."""
     if not path.exists():
