@@ -8,6 +8,7 @@ import sys
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication
 
+from vsumgui.ui import compat
 from vsumgui.ui.window import APP, ORG, MainWindow
 
 
@@ -16,6 +17,7 @@ def make_app() -> QApplication:
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setOrganizationName(ORG)
     app.setApplicationName(APP)
+    compat.install()
     return app
 
 

@@ -20,6 +20,7 @@ from PySide6.QtWidgets import QHBoxLayout, QLabel, QSizePolicy, QSlider, QStacke
 
 from vsumgui.core.errors import VsumError
 from vsumgui.core.video import VideoInfo, iter_frames
+from vsumgui.ui import compat
 from vsumgui.ui.style import fmt_time
 from vsumgui.ui.worker import to_qimage
 
@@ -318,6 +319,7 @@ class Preview(QWidget):
 
     def __init__(self, parent: QWidget | None = None, backend: str | None = None) -> None:
         super().__init__(parent)
+        compat.install()  # PySide6 6.12.0 on Python 3.11: see compat.py
         self.info: VideoInfo | None = None
         self.path: str | None = None
         self.segments: list[tuple[float, float]] = []  # what "play summary" still has to play

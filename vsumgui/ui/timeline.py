@@ -7,9 +7,18 @@ from PySide6.QtCore import QEvent, QRectF, Qt, Signal
 from PySide6.QtGui import QColor, QImage, QPainter, QPen, QPixmap
 from PySide6.QtWidgets import QSizePolicy, QToolTip, QWidget
 
-from vsumgui.ui import style
+from vsumgui.ui import compat, style
 
 MIN_THUMB_WIDTH = 24  # px: narrower blocks are plain colour
+
+
+def _crop(src: QRectF, aspect: float) -> QRectF:
+    """The centre of `src` with the given width/height ratio."""
+    if src.width() / src.height() > aspect:
+        w = src.height() * aspect
+        return QRectF(src.center().x() - w / 2, 0, w, src.height())
+    h = src.width() / aspect
+    return QRectF(0, src.center().y() - h / 2, src.width(), h)
 
 
 class Timeline(QWidget):
@@ -20,6 +29,7 @@ class Timeline(QWidget):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
+        compat.install()  # PySide6 6.12.0 on Python 3.11: see compat.py
         self.setFixedHeight(64)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
         self.setMouseTracking(True)
@@ -101,38 +111,40 @@ class Timeline(QWidget):
         p.setClipRect(QRectF(x0, 0, w, h))
         p.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform)
         t0, t1 = self.view
-        dim = QColor(255, 255, 255, 120)
         top, bottom = 4.0, h - 8.0
-        for i, (s, e) in enumerate(self.shot_secs):
-            if e < t0 or s > t1:
-                continue
-            a, b = self.x_of(s), self.x_of(e)
+        # rectangles are gathered and drawn in a few calls: an hour has ~600 shots
+        plain: tuple[list, list] = ([], [])
+        dimmed, chosen, bars = [], [], []
+        scale = w / max(t1 - t0, 1e-9)
+        xs = x0 + (self.shot_secs - t0) * scale  # (S, 2) pixels
+        visible = np.flatnonzero((self.shot_secs[:, 1] >= t0) & (self.shot_secs[:, 0] <= t1))
+        for i, a, b in zip(visible.tolist(), xs[visible, 0].tolist(), xs[visible, 1].tolist()):
             r = QRectF(a + 0.5, top, max(1.0, b - a - 1.0), bottom - top)
             thumb = self.thumbs.get(i)
             if thumb is not None and r.width() >= MIN_THUMB_WIDTH:
-                # centre crop to the block's aspect ratio
-                src = QRectF(thumb.rect())
-                want = r.width() / r.height()
-                if src.width() / src.height() > want:
-                    cw = src.height() * want
-                    src = QRectF(src.center().x() - cw / 2, 0, cw, src.height())
-                else:
-                    ch = src.width() / want
-                    src = QRectF(0, src.center().y() - ch / 2, src.width(), ch)
-                p.drawPixmap(r, thumb, src)
+                p.drawPixmap(r, thumb, _crop(QRectF(thumb.rect()), r.width() / r.height()))
             else:
-                p.fillRect(r, QColor("#C9CED6") if i % 2 else QColor("#B4BAC4"))
+                plain[i % 2].append(r)
             if i in self.chosen:
-                p.fillRect(QRectF(r.left(), h - 6, r.width(), 5), style.CHOSEN)
-                p.setPen(QPen(style.CHOSEN, 2))
-                p.setBrush(Qt.BrushStyle.NoBrush)
-                p.drawRect(r.adjusted(1, 1, -1, -1))
+                chosen.append(r.adjusted(1, 1, -1, -1))
+                bars.append(QRectF(r.left(), h - 6, r.width(), 5))
             else:
-                p.fillRect(r, dim)
+                dimmed.append(r)
+        p.setPen(Qt.PenStyle.NoPen)
+        for rects, color in ((plain[0], QColor("#B4BAC4")), (plain[1], QColor("#C9CED6")),
+                             (dimmed, QColor(255, 255, 255, 120)), (bars, style.CHOSEN)):
+            if rects:
+                p.setBrush(color)
+                p.drawRects(rects)
+        if chosen:
+            p.setPen(QPen(style.CHOSEN, 2))
+            p.setBrush(Qt.BrushStyle.NoBrush)
+            p.drawRects(chosen)
         x = self.x_of(self.position)
         p.setPen(QPen(QColor(style.PLAYHEAD), 2))
         p.drawLine(int(round(x)), 0, int(round(x)), h)
         p.end()
+        compat.top_up()
 
     # -- mouse ----------------------------------------------------------------------------
     def mousePressEvent(self, event) -> None:  # noqa: N802

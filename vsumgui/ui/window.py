@@ -13,7 +13,7 @@ from PySide6.QtWidgets import QFileDialog, QGroupBox, QHBoxLayout, QLabel, QMain
 from vsumgui.core.errors import VideoError, VsumError
 from vsumgui.core.pipeline import Options, Summary
 from vsumgui.core.video import VideoInfo, probe
-from vsumgui.ui import worker as workers
+from vsumgui.ui import compat, worker as workers
 from vsumgui.ui.controls import RunPanel, SelectionPanel
 from vsumgui.ui.plots import CurvesView, MethodList
 from vsumgui.ui.preview import Preview
@@ -44,6 +44,7 @@ class MainWindow(QMainWindow):
 
     def __init__(self, preview_backend: str | None = None) -> None:
         super().__init__()
+        compat.install()  # PySide6 6.12.0 on Python 3.11: see compat.py
         self.path: Path | None = None
         self.info: VideoInfo | None = None
         self.summary: Summary | None = None
@@ -295,6 +296,13 @@ class MainWindow(QMainWindow):
     def _on_finished(self, summary: Summary) -> None:
         if not self._current():
             return
+        took = time.perf_counter() - self._started
+        self.statusBar().showMessage(f"Summarized in {took:.1f} s"
+                                     f"{' (features from the cache)' if summary.cache_hit else ''}", 10000)
+        self.show_summary(summary)
+
+    def show_summary(self, summary: Summary) -> None:
+        """Show a summary of the open video: curves, breakdown, timeline, selection."""
         self.summary = summary
         self.selection.set_methods(list(summary.scores))
         visible = {n: self.method_list.is_visible(n) for n in summary.scores}
@@ -303,11 +311,8 @@ class MainWindow(QMainWindow):
         self.timeline.set_shots(summary.shot_secs, summary.video.duration, summary.selector(sel.method).shot_scores)
         self._show_selection()
         self._start_thumbnails()
-        took = time.perf_counter() - self._started
         n = len(summary.shot_secs)
         self.run_panel.show_state(f"Done: {n} shots, {len(summary.scores)} methods", full=True)
-        self.statusBar().showMessage(f"Summarized in {took:.1f} s"
-                                     f"{' (features from the cache)' if summary.cache_hit else ''}", 10000)
         self.summaryShown.emit(summary)
 
     def _on_failed(self, text: str) -> None:
@@ -361,6 +366,7 @@ class MainWindow(QMainWindow):
         self._show_selection()
 
     def _show_selection(self) -> None:
+        compat.top_up()
         sel = self.summary.selection if self.summary else None
         self.curves.set_selection(sel)
         self.timeline.set_chosen(sel.shots if sel else [])
