@@ -210,12 +210,13 @@ def test_drop_and_recent_files(window, qtbot, sample_video, shared_data):
     assert window.path == sample_video and window.windowTitle().startswith(sample_video.name)
 
 
-def test_settings_persist_in_temp_config(qtbot, sample_video, tmp_path):
+def test_settings_persist_in_temp_config(qtbot, sample_video, tmp_path, monkeypatch):
     conf = Path(os.environ["XDG_CONFIG_HOME"])
     assert not str(conf).startswith(str(Path.home() / ".config"))  # never the user's settings
     w = MainWindow()
     qtbot.addWidget(w)
-    w.open_video(sample_video)
+    monkeypatch.chdir(sample_video.parent)
+    assert w.open_video(sample_video.name)  # a relative path is remembered as an absolute one
     w.selection.slider.setValue(33)
     w.method_list.items["random"].setCheckState(Qt.CheckState.Unchecked)
     w.resize(700, 500)  # the offscreen screen is 800x600
@@ -274,3 +275,23 @@ def test_cli_opens_the_window(qtbot, sample_video):
     QTimer.singleShot(500, look_and_close)
     assert main([]) == 0
     assert seen["titles"] == ["vsumgui"]
+
+
+def test_shortcuts_and_plot_click_seek(window, qtbot, sample_video):
+    window.open_video(sample_video)
+    window.activateWindow()
+    qtbot.waitUntil(lambda: window.isActiveWindow(), timeout=5000)
+    with qtbot.waitSignal(window.summaryShown, timeout=LONG):
+        qtbot.keyClick(window, Qt.Key.Key_R, Qt.KeyboardModifier.ControlModifier)  # Ctrl+R
+    qtbot.keyClick(window, Qt.Key.Key_Space)
+    assert window.preview.playing
+    qtbot.keyClick(window, Qt.Key.Key_Space)
+    assert not window.preview.playing
+    # a click on the curves seeks the preview there
+    plot = window.curves.scores_plot
+    scene_pos = plot.vb.mapViewToScene(QPointF(20.0, 0.5))
+    pos = window.curves.glw.mapFromScene(scene_pos)
+    qtbot.mouseClick(window.curves.glw.viewport(), Qt.MouseButton.LeftButton, pos=pos)
+    qtbot.waitUntil(lambda: abs(window.preview.position - 20.0) < 0.3, timeout=10_000)
+    assert abs(window.curves.playheads[0].value() - window.preview.position) < 0.05
+    assert window.timeline.position == window.preview.position

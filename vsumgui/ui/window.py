@@ -229,7 +229,7 @@ class MainWindow(QMainWindow):
 
     def open_video(self, path: str | Path) -> bool:
         """Load a video (preview, title, status line); a bad file shows one sentence and changes nothing."""
-        path = Path(path)
+        path = Path(path).expanduser().absolute()  # recent files must work from any folder
         try:
             info = probe(path)
         except VsumError as e:
