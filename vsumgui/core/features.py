@@ -162,6 +162,8 @@ def extract(
             feats.append(model.embed(np.stack([s.rgb for s in item])))
             times.extend(s.time for s in item)
             picks.extend(s.index for s in item)
+            if progress and info.duration:
+                progress("features", min(1.0, times[-1] / info.duration))
     finally:
         stop.set()
         while worker.is_alive():  # unblock a producer waiting on a full queue

@@ -1,0 +1,421 @@
+"""The main window: open a video, Summarize, curves, timeline, sparsity slider, preview."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from PySide6.QtCore import QSettings, Qt, Signal
+from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import QFileDialog, QGroupBox, QHBoxLayout, QLabel, QMainWindow, QMessageBox, QSplitter, \
+    QVBoxLayout, QWidget
+
+from vsumgui.core.errors import VideoError, VsumError
+from vsumgui.core.pipeline import Options, Summary
+from vsumgui.core.video import VideoInfo, probe
+from vsumgui.ui import compat, worker as workers
+from vsumgui.ui.controls import RunPanel, SelectionPanel
+from vsumgui.ui.plots import CurvesView, MethodList
+from vsumgui.ui.preview import Preview
+from vsumgui.ui.style import fmt_fps, fmt_time
+from vsumgui.ui.timeline import Timeline
+
+ORG = "vsumgui"
+APP = "vsumgui"
+MAX_RECENT = 10
+VIDEO_FILTER = ("Videos (*.mp4 *.m4v *.mov *.mkv *.webm *.avi *.mpg *.mpeg *.wmv *.flv *.ts *.mts *.m2ts "
+                "*.3gp *.ogv);;All files (*)")
+
+
+def settings() -> QSettings:
+    """The app's settings (on Linux: $XDG_CONFIG_HOME/vsumgui/vsumgui.conf)."""
+    return QSettings(QSettings.Format.NativeFormat, QSettings.Scope.UserScope, ORG, APP)
+
+
+def user_message(e: VsumError, path: Path) -> str:
+    """One sentence for a file that cannot be opened."""
+    cause = e.cause if isinstance(e, VideoError) else str(e)
+    return f"Cannot open {path.name}: {cause.rstrip('.')}."
+
+
+class MainWindow(QMainWindow):
+    summaryShown = Signal(object)  # the Summary, once curves, timeline and selection show it
+    messageShown = Signal(str)
+
+    def __init__(self, preview_backend: str | None = None) -> None:
+        super().__init__()
+        compat.install()  # PySide6 6.12.0 on Python 3.11: see compat.py
+        self.path: Path | None = None
+        self.info: VideoInfo | None = None
+        self.summary: Summary | None = None
+        self.worker: workers.SummarizeWorker | None = None
+        self.thumbs: workers.ThumbnailWorker | None = None
+        self._retired: list = []  # cancelled workers whose threads are still finishing
+        self.last_message: QMessageBox | None = None
+        self._started = 0.0
+        self.setWindowTitle("vsumgui")
+        self.setAcceptDrops(True)
+
+        # widgets
+        self.preview = Preview(backend=preview_backend)
+        self.run_panel = RunPanel()
+        self.method_list = MethodList()
+        self.selection = SelectionPanel()
+        self.curves = CurvesView()
+        self.timeline = Timeline()
+        self.status_info = QLabel()
+        self.statusBar().addPermanentWidget(self.status_info)
+
+        methods_box = QGroupBox("Methods")
+        QVBoxLayout(methods_box).addWidget(self.method_list)
+        summary_box = QGroupBox("Summary")
+        QVBoxLayout(summary_box).addWidget(self.selection)
+        boxes = QHBoxLayout()
+        boxes.addWidget(methods_box, 2)
+        boxes.addWidget(summary_box, 3)
+        side = QWidget()
+        side_lay = QVBoxLayout(side)
+        side_lay.setContentsMargins(0, 0, 0, 0)
+        side_lay.addWidget(self.run_panel)
+        side_lay.addLayout(boxes, 1)
+        top = QWidget()
+        top_lay = QHBoxLayout(top)
+        top_lay.setContentsMargins(8, 8, 8, 4)
+        top_lay.addWidget(self.preview, 5)
+        top_lay.addWidget(side, 4)
+        bottom = QWidget()
+        bottom_lay = QVBoxLayout(bottom)
+        bottom_lay.setContentsMargins(0, 0, 0, 4)
+        bottom_lay.setSpacing(0)
+        bottom_lay.addWidget(self.curves, 1)
+        bottom_lay.addWidget(self.timeline)
+        self.splitter = QSplitter(Qt.Orientation.Vertical)
+        self.splitter.addWidget(top)
+        self.splitter.addWidget(bottom)
+        self.splitter.setStretchFactor(0, 4)
+        self.splitter.setStretchFactor(1, 5)
+        self.splitter.setChildrenCollapsible(False)
+        self.setCentralWidget(self.splitter)
+
+        self._make_actions()
+        self._connect()
+        self._restore()
+        self._set_enabled()
+
+    # -- construction ---------------------------------------------------------------------
+    def _make_actions(self) -> None:
+        def action(text: str, slot, shortcut=None, tip: str = "") -> QAction:
+            a = QAction(text, self)
+            if shortcut is not None:
+                a.setShortcut(QKeySequence(shortcut))
+            a.setStatusTip(tip)
+            a.triggered.connect(slot)
+            self.addAction(a)  # shortcuts work wherever the focus is
+            return a
+
+        self.open_action = action("&Open…", self.open_dialog, QKeySequence.StandardKey.Open, "Open a video file")
+        self.quit_action = action("&Quit", self.close, QKeySequence.StandardKey.Quit)
+        self.summarize_action = action("&Summarize", self.summarize, "Ctrl+R", "Score the video with every method")
+        self.cancel_action = action("&Cancel", self.cancel, "Esc", "Stop the running summary")
+        self.play_action = action("&Play / Pause", self.preview.toggle, "Space")
+        self.play_summary_action = action("Play s&ummary", self.play_summary, "Ctrl+P",
+                                          "Play only the chosen shots, in order")
+        self.show_all_action = action("Show &whole video", self.curves.show_all, "Ctrl+0")
+        file_menu = self.menuBar().addMenu("&File")
+        file_menu.addAction(self.open_action)
+        self.recent_menu = file_menu.addMenu("Open &Recent")
+        self.recent_menu.aboutToShow.connect(self._fill_recent)
+        file_menu.addSeparator()
+        file_menu.addAction(self.quit_action)
+        summary_menu = self.menuBar().addMenu("&Summary")
+        for a in (self.summarize_action, self.cancel_action, self.play_summary_action):
+            summary_menu.addAction(a)
+        view_menu = self.menuBar().addMenu("&Playback")
+        view_menu.addAction(self.play_action)
+        view_menu.addAction(self.show_all_action)
+
+    def _connect(self) -> None:
+        self.run_panel.summarize_button.clicked.connect(self.summarize)
+        self.run_panel.cancel_button.clicked.connect(self.cancel)
+        self.selection.changed.connect(self.reselect)
+        self.selection.playSummary.connect(self.play_summary)
+        self.method_list.visibilityChanged.connect(self.curves.set_visible)
+        self.preview.positionChanged.connect(self.curves.set_position)
+        self.preview.positionChanged.connect(self.timeline.set_position)
+        self.curves.seekRequested.connect(self.preview.seek)
+        self.curves.rangeChanged.connect(self.timeline.set_view)
+        self.curves.marginsChanged.connect(self.timeline.set_margins)
+        self.timeline.seekRequested.connect(self.preview.seek)
+        self.timeline.playShotRequested.connect(self.play_shot)
+
+    def _set_enabled(self) -> None:
+        running = self.worker is not None
+        self.summarize_action.setEnabled(self.path is not None and not running)
+        self.run_panel.summarize_button.setEnabled(self.path is not None and not running)
+        self.cancel_action.setEnabled(running)
+        self.run_panel.cancel_button.setEnabled(running)
+        self.play_summary_action.setEnabled(bool(self.summary and self.summary.selection
+                                                 and self.summary.selection.segments))
+
+    # -- settings -------------------------------------------------------------------------
+    def _restore(self) -> None:
+        s = settings()
+        geometry = s.value("geometry")
+        if geometry is None or not self.restoreGeometry(geometry):
+            self.resize(1280, 800)
+        state = s.value("splitter")
+        if state is None or not self.splitter.restoreState(state):
+            self.splitter.setSizes([320, 420])
+        self.selection.slider.setValue(int(s.value("ratio_percent", 15)))
+        self.selection.set_mode(str(s.value("mode", "knapsack")))
+        self.method_list.set_hidden(self._list(s.value("hidden_methods", [])))
+
+    @staticmethod
+    def _list(value) -> list[str]:
+        """QSettings gives a str for a one-item list and None for an empty one on some formats."""
+        if value is None:
+            return []
+        return [value] if isinstance(value, str) else [str(v) for v in value]
+
+    def save_settings(self) -> None:
+        s = settings()
+        s.setValue("geometry", self.saveGeometry())
+        s.setValue("splitter", self.splitter.saveState())
+        s.setValue("ratio_percent", self.selection.slider.value())
+        s.setValue("mode", self.selection.mode_name)
+        s.setValue("hidden_methods", self.method_list.hidden())
+        s.sync()
+
+    def recent_files(self) -> list[str]:
+        return self._list(settings().value("recent", []))
+
+    def _remember(self, path: Path) -> None:
+        s = settings()
+        recent = [str(path)] + [p for p in self.recent_files() if p != str(path)]
+        s.setValue("recent", recent[:MAX_RECENT])
+        s.setValue("last_dir", str(path.parent))
+
+    def _fill_recent(self) -> None:
+        self.recent_menu.clear()
+        recent = self.recent_files()
+        for i, p in enumerate(recent, 1):
+            a = self.recent_menu.addAction(f"&{i % 10}  {Path(p).name}")
+            a.setToolTip(p)
+            a.setStatusTip(p)
+            a.triggered.connect(lambda checked=False, p=p: self.open_video(p))
+        if recent:
+            self.recent_menu.addSeparator()
+        clear = self.recent_menu.addAction("Clear list")
+        clear.setEnabled(bool(recent))
+        clear.triggered.connect(lambda: settings().setValue("recent", []))
+
+    # -- messages -------------------------------------------------------------------------
+    def message(self, text: str, icon: QMessageBox.Icon = QMessageBox.Icon.Warning) -> QMessageBox:
+        """A window-modal box that does not block the caller (so tests can read it)."""
+        box = QMessageBox(icon, "vsumgui", text, QMessageBox.StandardButton.Ok, self)
+        box.setWindowModality(Qt.WindowModality.WindowModal)
+        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        box.open()
+        self.last_message = box
+        self.messageShown.emit(text)
+        return box
+
+    # -- opening --------------------------------------------------------------------------
+    def open_dialog(self) -> None:
+        folder = str(settings().value("last_dir", str(Path.home())))
+        path, _ = QFileDialog.getOpenFileName(self, "Open a video", folder, VIDEO_FILTER)
+        if path:
+            self.open_video(path)
+
+    def open_video(self, path: str | Path) -> bool:
+        """Load a video (preview, title, status line); a bad file shows one sentence and changes nothing."""
+        path = Path(path).expanduser().absolute()  # recent files must work from any folder
+        try:
+            info = probe(path)
+        except VsumError as e:
+            self.message(user_message(e, path))
+            if str(path) in self.recent_files() and not path.exists():
+                settings().setValue("recent", [p for p in self.recent_files() if p != str(path)])
+            return False
+        self._stop_summary()
+        self._stop_thumbnails()
+        self.path, self.info, self.summary = path, info, None
+        self.setWindowTitle(f"{path.name} — vsumgui")
+        self.status_info.setText(f"{fmt_time(info.duration)} · {info.width}×{info.height} · {fmt_fps(info.fps)}")
+        self.preview.load(path, info)
+        self.curves.clear(info.duration)
+        self.timeline.clear()
+        self.selection.describe(None, info.duration)
+        self.run_panel.show_state("Ready: press Summarize")
+        self._remember(path)
+        self._set_enabled()
+        self.statusBar().showMessage(f"Opened {path}", 5000)
+        return True
+
+    def dragEnterEvent(self, event) -> None:  # noqa: N802
+        if any(u.isLocalFile() for u in event.mimeData().urls()):
+            event.acceptProposedAction()
+
+    def dropEvent(self, event) -> None:  # noqa: N802
+        files = [u.toLocalFile() for u in event.mimeData().urls() if u.isLocalFile()]
+        if files:
+            event.acceptProposedAction()
+            self.open_video(files[0])
+
+    # -- summarize ------------------------------------------------------------------------
+    def summarize(self) -> None:
+        if self.path is None or self.worker is not None:
+            return
+        opts = Options(ratio=self.selection.ratio, mode=self.selection.mode_name)
+        w = workers.SummarizeWorker(self.path, opts)
+        w.progress.connect(self._on_progress)
+        w.finished.connect(self._on_finished)
+        w.failed.connect(self._on_failed)
+        w.cancelled.connect(self._on_cancelled)
+        w.done.connect(self._on_done)
+        self.worker = w
+        self._started = time.perf_counter()
+        self.run_panel.running(True)
+        self._set_enabled()
+        workers.start(w)
+
+    def cancel(self) -> None:
+        if self.worker is not None:
+            self.worker.cancel()
+            self.run_panel.cancel_button.setEnabled(False)
+            self.run_panel.show_state("Cancelling…")
+
+    def _current(self) -> bool:
+        """True when the signal being handled comes from the running summary (not a replaced one)."""
+        return self.worker is not None and self.sender() is self.worker
+
+    def _on_progress(self, stage: str, frac: float) -> None:
+        if self._current():
+            self.run_panel.show_progress(stage, frac)
+
+    def _on_finished(self, summary: Summary) -> None:
+        if not self._current():
+            return
+        took = time.perf_counter() - self._started
+        self.statusBar().showMessage(f"Summarized in {took:.1f} s"
+                                     f"{' (features from the cache)' if summary.cache_hit else ''}", 10000)
+        self.show_summary(summary)
+
+    def show_summary(self, summary: Summary) -> None:
+        """Show a summary of the open video: curves, breakdown, timeline, selection."""
+        self.summary = summary
+        self.selection.set_methods(list(summary.scores))
+        visible = {n: self.method_list.is_visible(n) for n in summary.scores}
+        self.curves.set_summary(summary, visible, self._breakdown_method())
+        sel = summary.select(self.selection.ratio, self.selection.mode_name, self.selection.driver_name)
+        self.timeline.set_shots(summary.shot_secs, summary.video.duration, summary.selector(sel.method).shot_scores)
+        self._show_selection()
+        self._start_thumbnails()
+        n = len(summary.shot_secs)
+        self.run_panel.show_state(f"Done: {n} shots, {len(summary.scores)} methods", full=True)
+        self.summaryShown.emit(summary)
+
+    def _on_failed(self, text: str) -> None:
+        if self._current():
+            self.run_panel.show_state("Failed")
+            self.message(text)
+
+    def _on_cancelled(self) -> None:
+        if self._current():
+            self.run_panel.show_state("Cancelled")
+            self.statusBar().showMessage("Summarize cancelled; nothing was written", 5000)
+
+    def _on_done(self) -> None:
+        w = self.sender()
+        if w is self.worker:
+            self.worker = None
+            self.run_panel.running(False)
+            self._set_enabled()
+        if w in self._retired:
+            self._retired.remove(w)
+
+    def _stop_summary(self) -> None:
+        """Cancel a running summary without waiting; its late signals are ignored."""
+        if self.worker is not None:
+            self.worker.cancel()
+            self._retired.append(self.worker)
+            self.worker = None
+            self.run_panel.running(False)
+
+    # -- selection ------------------------------------------------------------------------
+    def _breakdown_method(self) -> str | None:
+        """The driving method when it has parts, else the first computed method with parts (CTVSUM)."""
+        if self.summary is None:
+            return None
+        driver = self.selection.driver_name
+        if driver in self.summary.scores and self.summary.scores[driver].components:
+            return driver
+        return next((n for n, ms in self.summary.scores.items() if ms.components), None)
+
+    def reselect(self) -> None:
+        """The slider, mode or driver moved: select again (nothing above selection is recomputed)."""
+        if self.summary is None:
+            self.selection.describe(None, self.info.duration if self.info else 0.0)
+            return
+        driver = self.selection.driver_name
+        changed_driver = self.summary.selection is None or self.summary.selection.method != driver
+        self.summary.select(self.selection.ratio, self.selection.mode_name, driver)
+        if changed_driver:
+            self.curves.set_breakdown(self.summary, self._breakdown_method())
+            self.timeline.shot_scores = self.summary.selector(driver).shot_scores
+        self._show_selection()
+
+    def _show_selection(self) -> None:
+        compat.top_up()
+        sel = self.summary.selection if self.summary else None
+        self.curves.set_selection(sel)
+        self.timeline.set_chosen(sel.shots if sel else [])
+        self.selection.describe(sel, self.info.duration if self.info else 0.0)
+        self._set_enabled()
+
+    # -- playback -------------------------------------------------------------------------
+    def play_summary(self) -> None:
+        if self.summary and self.summary.selection and self.summary.selection.segments:
+            self.preview.play_segments(self.summary.selection.segments)
+
+    def play_shot(self, index: int) -> None:
+        if self.summary is not None and 0 <= index < len(self.summary.shot_secs):
+            s, e = self.summary.shot_secs[index]
+            self.preview.play_segments([(float(s), float(e))])
+
+    # -- thumbnails -----------------------------------------------------------------------
+    def _start_thumbnails(self) -> None:
+        self._stop_thumbnails()
+        if self.summary is None:
+            return
+        t = workers.ThumbnailWorker(self.path, self.summary.shot_secs)
+        t.thumbnail.connect(self._on_thumbnail)
+        t.done.connect(self._on_thumbs_done)
+        self.thumbs = t
+        workers.start(t)
+
+    def _on_thumbnail(self, index: int, image) -> None:
+        if self.thumbs is not None and self.sender() is self.thumbs:
+            self.timeline.add_thumbnail(index, image)
+
+    def _on_thumbs_done(self) -> None:
+        w = self.sender()
+        if w in self._retired:
+            self._retired.remove(w)
+
+    def _stop_thumbnails(self) -> None:
+        if self.thumbs is not None:
+            self.thumbs.cancel()
+            self._retired.append(self.thumbs)
+            self.thumbs = None
+
+    # -- closing --------------------------------------------------------------------------
+    def closeEvent(self, event) -> None:  # noqa: N802
+        self.save_settings()
+        self._stop_summary()
+        self._stop_thumbnails()
+        for w in list(self._retired):
+            workers.stop(w)
+        self._retired.clear()
+        self.preview.unload()
+        super().closeEvent(event)
