@@ -13,6 +13,7 @@ $(VENV)/.installed: pyproject.toml constraints.txt
 install: $(VENV)/.installed
 
 run: install
+	@ldconfig -p 2>/dev/null | grep -q libpulse.so.0 || echo "note: without libpulse0 the preview shows silent OpenCV frames (apt-get install libpulse0)"
 	$(VENV)/bin/vsumgui $(SAMPLE)
 
 test: install

@@ -56,7 +56,9 @@ def test_open_summarize_curves_slider(window, qtbot, sample_video, monkeypatch):
     assert {"align", "uniform"} <= parts
     assert set(window.curves.parts) == parts
     title = window.curves.parts_plot.titleLabel.text
-    assert "align" in title and "unique (needs training)" in title
+    assert "align" in title
+    # with the bundled demo checkpoint CTVSUM has its uniqueness filter; without one the title says so
+    assert ("unique (needs training)" in title) == ("unique" not in parts)
     # shot boundaries and chosen shots drawn, timeline filled
     xs, _ = window.curves.shot_lines[0].getData()
     np.testing.assert_allclose(xs[::2], s.shot_secs[1:, 0])
