@@ -123,8 +123,9 @@ class SelectionPanel(QWidget):
         keep = self.driver_name
         self.driver.blockSignals(True)
         self.driver.clear()
-        for n in names:
-            self.driver.addItem(methods.create(n).title or n, n)
+        known = set(methods.names())
+        for n in names:  # personalized curves are no registered method: their name is their title
+            self.driver.addItem((methods.create(n).title or n) if n in known else n, n)
         if keep in names:
             self.driver.setCurrentIndex(names.index(keep))
         self.driver.blockSignals(False)

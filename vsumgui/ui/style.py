@@ -62,3 +62,6 @@ def fmt_time(t: float) -> str:
 
 def fmt_fps(fps: float) -> str:
     return f"{fps:.3f}".rstrip("0").rstrip(".") + " fps"
+
+KEEP = "#2E9E44"  # label marks on the timeline
+SKIP = "#D23B3B"

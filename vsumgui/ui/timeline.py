@@ -7,6 +7,7 @@ from PySide6.QtCore import QEvent, QRectF, Qt, Signal
 from PySide6.QtGui import QColor, QImage, QPainter, QPen, QPixmap
 from PySide6.QtWidgets import QSizePolicy, QToolTip, QWidget
 
+from vsumgui.core.labels import KEEP, NAMES
 from vsumgui.ui import compat, style
 
 MIN_THUMB_WIDTH = 24  # px: narrower blocks are plain colour
@@ -36,6 +37,7 @@ class Timeline(QWidget):
         self.shot_secs = np.zeros((0, 2))
         self.shot_scores: np.ndarray | None = None
         self.chosen: set[int] = set()
+        self.labels: dict[int, int] = {}  # shot index -> labels.KEEP / labels.SKIP
         self.thumbs: dict[int, QPixmap] = {}
         self.duration = 0.0
         self.view = (0.0, 0.0)
@@ -49,6 +51,7 @@ class Timeline(QWidget):
         self.duration = duration
         self.view = (0.0, duration)
         self.chosen = set()
+        self.labels = {}
         self.thumbs = {}
         self.update()
 
@@ -58,6 +61,18 @@ class Timeline(QWidget):
     def set_chosen(self, shots) -> None:
         self.chosen = set(int(i) for i in shots)
         self.update()
+
+    def set_labels(self, labels: dict[int, int]) -> None:
+        """Keep/skip marks by shot index (a green or red bar along the top of the shot)."""
+        self.labels = dict(labels)
+        self.update()
+
+    def shot_of(self, t: float) -> int | None:
+        """The shot that holds media time t."""
+        if not len(self.shot_secs):
+            return None
+        i = int(np.searchsorted(self.shot_secs[:, 0], t, side="right")) - 1
+        return max(0, min(i, len(self.shot_secs) - 1))
 
     def add_thumbnail(self, index: int, image: QImage) -> None:
         self.thumbs[index] = QPixmap.fromImage(image)  # QPixmap only on the GUI thread
@@ -115,6 +130,7 @@ class Timeline(QWidget):
         # rectangles are gathered and drawn in a few calls: an hour has ~600 shots
         plain: tuple[list, list] = ([], [])
         dimmed, chosen, bars = [], [], []
+        marks: tuple[list, list] = ([], [])  # skip, keep
         scale = w / max(t1 - t0, 1e-9)
         xs = x0 + (self.shot_secs - t0) * scale  # (S, 2) pixels
         visible = np.flatnonzero((self.shot_secs[:, 1] >= t0) & (self.shot_secs[:, 0] <= t1))
@@ -130,9 +146,13 @@ class Timeline(QWidget):
                 bars.append(QRectF(r.left(), h - 6, r.width(), 5))
             else:
                 dimmed.append(r)
+            lab = self.labels.get(i)
+            if lab is not None:
+                marks[1 if lab == KEEP else 0].append(QRectF(r.left(), 0, r.width(), 5))
         p.setPen(Qt.PenStyle.NoPen)
         for rects, color in ((plain[0], QColor("#B4BAC4")), (plain[1], QColor("#C9CED6")),
-                             (dimmed, QColor(255, 255, 255, 120)), (bars, style.CHOSEN)):
+                             (dimmed, QColor(255, 255, 255, 120)), (bars, style.CHOSEN),
+                             (marks[1], QColor(style.KEEP)), (marks[0], QColor(style.SKIP))):
             if rects:
                 p.setBrush(color)
                 p.drawRects(rects)
@@ -167,7 +187,9 @@ class Timeline(QWidget):
             if self.shot_scores is not None:
                 text += f" · score {self.shot_scores[i]:.2f}"
             text += " · in the summary" if i in self.chosen else ""
-            text += "\nclick: seek · double-click: play this shot"
+            if i in self.labels:
+                text += f" · labelled {NAMES[self.labels[i]]}"
+            text += "\nclick: seek · double-click: play this shot · K keep, S skip, C clear"
             QToolTip.showText(e.globalPos(), text, self)
             return True
         return super().event(e)

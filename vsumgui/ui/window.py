@@ -5,12 +5,16 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+import numpy as np
+
 from PySide6.QtCore import QSettings, Qt, Signal
 from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import QFileDialog, QGroupBox, QHBoxLayout, QLabel, QMainWindow, QMessageBox, QSplitter, \
-    QVBoxLayout, QWidget
+from PySide6.QtWidgets import QComboBox, QFileDialog, QGroupBox, QHBoxLayout, QLabel, QMainWindow, QMessageBox, \
+    QPushButton, QSplitter, QVBoxLayout, QWidget
 
+from vsumgui.core import personalize as personal
 from vsumgui.core.errors import VideoError, VsumError
+from vsumgui.core.labels import DEFAULT_PROFILE, KEEP, NAMES, SKIP, LabelStore
 from vsumgui.core.pipeline import Options, Summary
 from vsumgui.core.video import VideoInfo, probe
 from vsumgui.ui import compat, worker as workers
@@ -23,6 +27,7 @@ from vsumgui.ui.timeline import Timeline
 ORG = "vsumgui"
 APP = "vsumgui"
 MAX_RECENT = 10
+CSV_FILTER = "CSV files (*.csv);;All files (*)"
 VIDEO_FILTER = ("Videos (*.mp4 *.m4v *.mov *.mkv *.webm *.avi *.mpg *.mpeg *.wmv *.flv *.ts *.mts *.m2ts "
                 "*.3gp *.ogv);;All files (*)")
 
@@ -53,6 +58,15 @@ class MainWindow(QMainWindow):
         self._retired: list = []  # cancelled workers whose threads are still finishing
         self.last_message: QMessageBox | None = None
         self._started = 0.0
+        self.personalizer: workers.PersonalizeWorker | None = None
+        self.undo_stack: list[tuple[str, float, float, int | None, str]] = []  # (video, start, end, before, path)
+        try:
+            self.labels: LabelStore | None = LabelStore()
+        except VsumError as e:  # the window still summarizes without a labels database
+            self.labels = None
+            self._label_error = str(e)
+        else:
+            self._label_error = ""
         self.setWindowTitle("vsumgui")
         self.setAcceptDrops(True)
 
@@ -64,6 +78,11 @@ class MainWindow(QMainWindow):
         self.curves = CurvesView()
         self.timeline = Timeline()
         self.status_info = QLabel()
+        self.profile_box = QComboBox()
+        self.profile_box.setEditable(True)
+        self.profile_box.setToolTip("Whose labels and personalized curve: type a new name to start a profile")
+        self.personalize_button = QPushButton("Personalize")
+        self.personalize_button.setToolTip("Fit a personal curve on your keep (K) / skip (S) labels")
         self.statusBar().addPermanentWidget(self.status_info)
 
         methods_box = QGroupBox("Methods")
@@ -77,6 +96,11 @@ class MainWindow(QMainWindow):
         side_lay = QVBoxLayout(side)
         side_lay.setContentsMargins(0, 0, 0, 0)
         side_lay.addWidget(self.run_panel)
+        label_row = QHBoxLayout()
+        label_row.addWidget(QLabel("Profile"))
+        label_row.addWidget(self.profile_box, 1)
+        label_row.addWidget(self.personalize_button)
+        side_lay.addLayout(label_row)
         side_lay.addLayout(boxes, 1)
         top = QWidget()
         top_lay = QHBoxLayout(top)
@@ -101,6 +125,10 @@ class MainWindow(QMainWindow):
         self._connect()
         self._restore()
         self._set_enabled()
+        if self._label_error:
+            self.message(f"Labels are off: {self._label_error.rstrip('.')}.")
+        elif self.labels is not None and self.labels.recovered_from is not None:
+            self.message(f"The labels file was damaged and was moved aside to {self.labels.recovered_from}.")
 
     # -- construction ---------------------------------------------------------------------
     def _make_actions(self) -> None:
@@ -121,12 +149,33 @@ class MainWindow(QMainWindow):
         self.play_summary_action = action("Play s&ummary", self.play_summary, "Ctrl+P",
                                           "Play only the chosen shots, in order")
         self.show_all_action = action("Show &whole video", self.curves.show_all, "Ctrl+0")
+        self.keep_action = action("Mark shot &keep", lambda: self.label_current(KEEP), "K",
+                                  "Label the shot under the playhead keep")
+        self.skip_action = action("Mark shot &skip", lambda: self.label_current(SKIP), "S",
+                                  "Label the shot under the playhead skip")
+        self.clear_label_action = action("&Clear shot label", lambda: self.label_current(None), "C",
+                                         "Remove the label of the shot under the playhead")
+        self.undo_action = action("&Undo label", self.undo_label, QKeySequence.StandardKey.Undo,
+                                  "Revert the last label change")
+        self.personalize_action = action("&Personalize", self.personalize, "Ctrl+Shift+P",
+                                         "Fit a personal curve on the profile's labels")
+        self.export_labels_action = action("&Export labels…", self.export_labels, None,
+                                           "Write the profile's labels to a CSV file")
+        self.import_labels_action = action("&Import labels…", self.import_labels, None,
+                                           "Add labels from a CSV file to the profile")
         file_menu = self.menuBar().addMenu("&File")
         file_menu.addAction(self.open_action)
         self.recent_menu = file_menu.addMenu("Open &Recent")
         self.recent_menu.aboutToShow.connect(self._fill_recent)
         file_menu.addSeparator()
+        file_menu.addAction(self.export_labels_action)
+        file_menu.addAction(self.import_labels_action)
+        file_menu.addSeparator()
         file_menu.addAction(self.quit_action)
+        edit_menu = self.menuBar().addMenu("&Labels")
+        for a in (self.keep_action, self.skip_action, self.clear_label_action, self.undo_action,
+                  self.personalize_action):
+            edit_menu.addAction(a)
         summary_menu = self.menuBar().addMenu("&Summary")
         for a in (self.summarize_action, self.cancel_action, self.play_summary_action):
             summary_menu.addAction(a)
@@ -147,6 +196,9 @@ class MainWindow(QMainWindow):
         self.curves.marginsChanged.connect(self.timeline.set_margins)
         self.timeline.seekRequested.connect(self.preview.seek)
         self.timeline.playShotRequested.connect(self.play_shot)
+        self.personalize_button.clicked.connect(self.personalize)
+        self.profile_box.activated.connect(lambda i: self.set_profile(self.profile_box.itemText(i)))
+        self.profile_box.lineEdit().editingFinished.connect(lambda: self.set_profile(self.profile_box.currentText()))
 
     def _set_enabled(self) -> None:
         running = self.worker is not None
@@ -156,6 +208,15 @@ class MainWindow(QMainWindow):
         self.run_panel.cancel_button.setEnabled(running)
         self.play_summary_action.setEnabled(bool(self.summary and self.summary.selection
                                                  and self.summary.selection.segments))
+        can_label = self.summary is not None and self.labels is not None
+        for a in (self.keep_action, self.skip_action, self.clear_label_action):
+            a.setEnabled(can_label)
+        self.undo_action.setEnabled(can_label and bool(self.undo_stack))
+        for a in (self.export_labels_action, self.import_labels_action):
+            a.setEnabled(self.labels is not None)
+        can = can_label and self.personalizer is None and self.worker is None and bool(self.video_labels())
+        self.personalize_button.setEnabled(can)
+        self.personalize_action.setEnabled(can)
 
     # -- settings -------------------------------------------------------------------------
     def _restore(self) -> None:
@@ -169,6 +230,10 @@ class MainWindow(QMainWindow):
         self.selection.slider.setValue(int(s.value("ratio_percent", 15)))
         self.selection.set_mode(str(s.value("mode", "knapsack")))
         self.method_list.set_hidden(self._list(s.value("hidden_methods", [])))
+        self.profile = str(s.value("profile", DEFAULT_PROFILE)) or DEFAULT_PROFILE
+        names = self.labels.profiles() if self.labels is not None else [DEFAULT_PROFILE]
+        self.profile_box.addItems(names if self.profile in names else [*names, self.profile])
+        self.profile_box.setCurrentText(self.profile)
 
     @staticmethod
     def _list(value) -> list[str]:
@@ -184,6 +249,7 @@ class MainWindow(QMainWindow):
         s.setValue("ratio_percent", self.selection.slider.value())
         s.setValue("mode", self.selection.mode_name)
         s.setValue("hidden_methods", self.method_list.hidden())
+        s.setValue("profile", self.profile)
         s.sync()
 
     def recent_files(self) -> list[str]:
@@ -238,8 +304,10 @@ class MainWindow(QMainWindow):
                 settings().setValue("recent", [p for p in self.recent_files() if p != str(path)])
             return False
         self._stop_summary()
+        self._stop_personalize()
         self._stop_thumbnails()
         self.path, self.info, self.summary = path, info, None
+        self.undo_stack.clear()
         self.setWindowTitle(f"{path.name} — vsumgui")
         self.status_info.setText(f"{fmt_time(info.duration)} · {info.width}×{info.height} · {fmt_fps(info.fps)}")
         self.preview.load(path, info)
@@ -299,6 +367,7 @@ class MainWindow(QMainWindow):
         took = time.perf_counter() - self._started
         self.statusBar().showMessage(f"Summarized in {took:.1f} s"
                                      f"{' (features from the cache)' if summary.cache_hit else ''}", 10000)
+        self._apply_personal(summary)
         self.show_summary(summary)
 
     def show_summary(self, summary: Summary) -> None:
@@ -309,6 +378,7 @@ class MainWindow(QMainWindow):
         self.curves.set_summary(summary, visible, self._breakdown_method())
         sel = summary.select(self.selection.ratio, self.selection.mode_name, self.selection.driver_name)
         self.timeline.set_shots(summary.shot_secs, summary.video.duration, summary.selector(sel.method).shot_scores)
+        self._show_labels()
         self._show_selection()
         self._start_thumbnails()
         n = len(summary.shot_secs)
@@ -409,13 +479,210 @@ class MainWindow(QMainWindow):
             self._retired.append(self.thumbs)
             self.thumbs = None
 
+    # -- labels ---------------------------------------------------------------------------
+    def video_labels(self) -> list:
+        """The profile's labels of the summarized video."""
+        if self.summary is None or self.labels is None:
+            return []
+        return self.labels.get(self.profile, self.summary.features.key)
+
+    def shot_labels(self) -> dict[int, int]:
+        """Label by shot index: a label belongs to the shot whose middle lies in its span."""
+        if self.summary is None:
+            return {}
+        mids = np.asarray(self.summary.shot_secs, dtype=np.float64).mean(axis=1)
+        out: dict[int, int] = {}
+        for lb in self.video_labels():
+            for i in np.flatnonzero((mids >= lb.start) & (mids < lb.end)).tolist():
+                out[i] = lb.label
+        return out
+
+    def _show_labels(self) -> None:
+        self.timeline.set_labels(self.shot_labels())
+        self._set_enabled()
+
+    def current_shot(self) -> int | None:
+        """The shot under the playhead (a click on the timeline moves the playhead there)."""
+        return self.timeline.shot_of(self.timeline.position) if self.summary is not None else None
+
+    def label_current(self, label: int | None) -> None:
+        i = self.current_shot()
+        if i is not None:
+            self.label_shot(i, label)
+
+    def label_shot(self, index: int, label: int | None) -> None:
+        """Mark shot `index` keep/skip (None clears), stored at once; the change can be undone."""
+        if self.summary is None or self.labels is None:
+            return
+        key = self.summary.features.key
+        start, end = (float(v) for v in self.summary.shot_secs[index])
+        before = self.shot_labels().get(index)
+        if before == label:
+            return
+        try:
+            self._store_label(key, start, end, label)
+        except VsumError as e:
+            self.message(str(e))
+            return
+        self.undo_stack.append((key, start, end, before, str(self.path or "")))
+        what = "cleared" if label is None else NAMES[label]
+        self.statusBar().showMessage(f"Shot {index + 1} {what} (Ctrl+Z undoes)", 5000)
+        self._show_labels()
+
+    def _store_label(self, key: str, start: float, end: float, label: int | None) -> None:
+        # a label from another shot segmentation may cover this shot: drop it so one label holds
+        for lb in self.labels.get(self.profile, key):
+            if lb.start <= (start + end) / 2 < lb.end:
+                self.labels.clear(self.profile, key, lb.start, lb.end)
+        if label is not None:
+            self.labels.set(self.profile, key, start, end, label, str(self.path or ""))
+
+    def undo_label(self) -> None:
+        if not self.undo_stack or self.labels is None:
+            return
+        key, start, end, before, _ = self.undo_stack.pop()
+        try:
+            self._store_label(key, start, end, before)
+        except VsumError as e:
+            self.message(str(e))
+            return
+        self.statusBar().showMessage("Label change undone", 5000)
+        self._show_labels()
+
+    def set_profile(self, name: str) -> None:
+        name = name.strip() or DEFAULT_PROFILE
+        if name == self.profile:
+            return
+        self.profile = name
+        if self.profile_box.findText(name) < 0:
+            self.profile_box.addItem(name)
+        self.profile_box.setCurrentText(name)
+        settings().setValue("profile", name)
+        self.undo_stack.clear()
+        if self.summary is not None:
+            self._apply_personal(self.summary)
+            self._refresh_curves()
+        self._show_labels()
+
+    def export_labels(self) -> None:
+        if self.labels is None:
+            return
+        folder = str(settings().value("last_dir", str(Path.home())))
+        path, _ = QFileDialog.getSaveFileName(self, "Export labels", str(Path(folder) / f"labels-{self.profile}.csv"),
+                                              CSV_FILTER)
+        if path:
+            self.export_labels_to(path)
+
+    def export_labels_to(self, path: str | Path) -> int | None:
+        try:
+            n = self.labels.export_csv(self.profile, path)
+        except VsumError as e:
+            self.message(f"Cannot export the labels: {str(e).rstrip('.')}.")
+            return None
+        self.statusBar().showMessage(f"Exported {n} labels to {path}", 5000)
+        return n
+
+    def import_labels(self) -> None:
+        if self.labels is None:
+            return
+        folder = str(settings().value("last_dir", str(Path.home())))
+        path, _ = QFileDialog.getOpenFileName(self, "Import labels", folder, CSV_FILTER)
+        if path:
+            self.import_labels_from(path)
+
+    def import_labels_from(self, path: str | Path) -> int | None:
+        try:
+            n = self.labels.import_csv(self.profile, path)
+        except VsumError as e:
+            self.message(f"Cannot import the labels: {str(e).rstrip('.')}.")
+            return None
+        self.statusBar().showMessage(f"Imported {n} labels into profile {self.profile}", 5000)
+        self._show_labels()
+        return n
+
+    # -- personalization ------------------------------------------------------------------
+    def _apply_personal(self, summary: Summary) -> None:
+        """Add the profile's saved personal curve (if any) to a new summary."""
+        for name in [n for n in summary.scores if n.startswith("personalized (")]:
+            if name != personal.curve_name(self.profile):
+                summary.scores.pop(name)  # another profile's curve
+        try:
+            personal.personal_scores(summary, self.profile)
+        except VsumError as e:  # e.g. a head saved for other features: Personalize again replaces it
+            self.statusBar().showMessage(f"Personal curve not applied: {e}", 10000)
+
+    def _refresh_curves(self) -> None:
+        """Redraw every curve and the driver list after a curve was added, keeping the selection."""
+        s = self.summary
+        self.selection.set_methods(list(s.scores))
+        visible = {n: self.method_list.is_visible(n) for n in s.scores}
+        self.curves.set_summary(s, visible, self._breakdown_method())
+        driver = self.selection.driver_name
+        s.select(self.selection.ratio, self.selection.mode_name, driver)
+        self.timeline.shot_scores = s.selector(driver).shot_scores
+        self._show_selection()
+
+    def personalize(self) -> None:
+        if self.summary is None or self.labels is None or self.personalizer is not None or self.worker is not None:
+            return
+        base = self.selection.driver_name
+        w = workers.PersonalizeWorker(self.summary, self.profile, self.labels,
+                                      None if base is None or base.startswith("personalized") else base)
+        w.progress.connect(self._on_personal_progress)
+        w.finished.connect(self._on_personalized)
+        w.failed.connect(self._on_personal_failed)
+        w.cancelled.connect(lambda: self.run_panel.show_state("Personalize cancelled"))
+        w.done.connect(self._on_personal_done)
+        self.personalizer = w
+        self.run_panel.rank = -1
+        self._set_enabled()
+        workers.start(w)
+
+    def _mine(self) -> bool:
+        return self.personalizer is not None and self.sender() is self.personalizer
+
+    def _on_personal_progress(self, stage: str, frac: float) -> None:
+        if self._mine():
+            self.run_panel.show_progress(stage, frac)
+
+    def _on_personalized(self, name: str) -> None:
+        if not self._mine() or self.summary is None:
+            return
+        self._refresh_curves()
+        self.run_panel.show_state(f"Personalized: curve “{name}” added", full=True)
+        self.statusBar().showMessage(f"Curve {name} added: choose it under “Driven by” to select with it", 10000)
+        self.summaryShown.emit(self.summary)
+
+    def _on_personal_failed(self, text: str) -> None:
+        if self._mine():
+            self.run_panel.show_state("Personalize failed")
+            self.message(text if text.endswith(".") else f"Cannot personalize: {text}.")
+
+    def _on_personal_done(self) -> None:
+        w = self.sender()
+        if w is self.personalizer:
+            self.personalizer = None
+            self._set_enabled()
+        if w in self._retired:
+            self._retired.remove(w)
+
+    def _stop_personalize(self) -> None:
+        if self.personalizer is not None:
+            self.personalizer.cancel()
+            self._retired.append(self.personalizer)
+            self.personalizer = None
+
     # -- closing --------------------------------------------------------------------------
     def closeEvent(self, event) -> None:  # noqa: N802
         self.save_settings()
         self._stop_summary()
+        self._stop_personalize()
         self._stop_thumbnails()
         for w in list(self._retired):
             workers.stop(w)
         self._retired.clear()
         self.preview.unload()
+        if self.labels is not None:
+            self.labels.close()
+            self.labels = None
         super().closeEvent(event)

@@ -1,4 +1,4 @@
-"""Work off the GUI thread: the summarize pipeline and shot thumbnails, each in a QThread."""
+"""Work off the GUI thread: the summarize pipeline, personalization and shot thumbnails, each in a QThread."""
 
 from __future__ import annotations
 
@@ -13,6 +13,8 @@ from PySide6.QtCore import QObject, Qt, QThread, Signal, Slot
 from PySide6.QtGui import QImage
 
 from vsumgui.core.errors import Cancelled, VsumError
+from vsumgui.core.labels import LabelStore
+from vsumgui.core.personalize import curve_name, personalize
 from vsumgui.core.pipeline import Options, Summary, summarize
 from vsumgui.core.video import read_frame
 
@@ -64,6 +66,39 @@ class SummarizeWorker(QObject):
                 self.cancelled.emit()
             else:
                 self.finished.emit(summary)
+        self.done.emit()
+
+
+class PersonalizeWorker(QObject):
+    """Runs `personalize.personalize` once (fits the profile's head, adds its curve to the summary)."""
+
+    progress = Signal(str, float)
+    finished = Signal(str)  # the new curve's name
+    failed = Signal(str)
+    cancelled = Signal()
+    done = Signal()
+
+    def __init__(self, summary: Summary, profile: str, store: LabelStore, base: str | None = None) -> None:
+        super().__init__()
+        self.summary, self.profile, self.store, self.base = summary, profile, store, base
+        self.cancel_event = threading.Event()
+        self.thread: QThread | None = None
+
+    def cancel(self) -> None:
+        self.cancel_event.set()
+
+    @Slot()
+    def run(self) -> None:
+        try:
+            personalize(self.summary, self.profile, self.store, self.base, self.progress.emit, self.cancel_event)
+        except Cancelled:
+            self.cancelled.emit()
+        except VsumError as e:
+            self.failed.emit(str(e))
+        except Exception as e:
+            self.failed.emit(unexpected("Personalize", e))
+        else:
+            self.finished.emit(curve_name(self.profile))
         self.done.emit()
 
 
@@ -125,7 +160,7 @@ class _Reaper(QObject):
 _reaper: _Reaper | None = None
 
 
-def start(worker: SummarizeWorker | ThumbnailWorker) -> QThread:
+def start(worker: QObject) -> QThread:
     """Move `worker` to a new thread and run it; the thread ends when the worker is done.
 
     Call from the GUI thread.
@@ -150,7 +185,7 @@ def running() -> int:
     return len(_reaper.running) if _reaper else 0
 
 
-def stop(worker: SummarizeWorker | ThumbnailWorker | None, wait_ms: int = 10000) -> None:
+def stop(worker: QObject | None, wait_ms: int = 10000) -> None:
     """Cancel a worker and wait for its thread (closing the window)."""
     if worker is None or worker.thread is None:
         return
