@@ -162,3 +162,59 @@ def test_personalize_without_labels_says_why(fresh, qtbot, sample_video):
     assert "no labelled shot" in msg.args[0]
     assert personal.curve_name("default") not in w.summary.scores
     close(w, qtbot)
+
+
+def test_trainer_panel_pretrains_cancel_keeps_checkpoint(fresh, qtbot, tmp_path, sample_video, shared_data):
+    """Tools → Trainer…: a 1-epoch run on the sample videos; a cancelled resume keeps that checkpoint."""
+    import shutil
+
+    from vsumgui.core import checkpoints, methods
+    from conftest import VIDEOS
+
+    lib = tmp_path / "lib"
+    lib.mkdir()
+    for v in VIDEOS:
+        shutil.copy(v, lib / v.name)
+    (lib / "notes.txt").write_text("not a video")
+    w = make_window(qtbot)
+    assert w.open_video(sample_video)
+    panel = w.show_trainer()
+    assert not panel.start_button.isEnabled()  # no folder yet
+    panel.set_folder(str(lib))
+    assert panel.folder_info.text().startswith(f"{len(VIDEOS)} videos · ")
+    panel.method.setCurrentIndex(panel.method.findData("ctvsum"))
+    assert [panel.device.itemData(i) for i in (0, panel.device.count() - 1)] == ["auto", "cpu"]
+    panel.device.setCurrentIndex(panel.device.count() - 1)
+    panel.epochs.setValue(1)
+    panel.batch.setValue(8)
+    panel.hparams = {"window": 64}
+    panel.windows_per_video = 8  # 24 windows, 3 steps of 8: points for the loss curve
+    ck = checkpoints.user_path("ctvsum")
+    assert not ck.exists() and not panel.resume_button.isEnabled()
+    with qtbot.waitSignal(panel.trained, timeout=LONG) as sig:
+        qtbot.mouseClick(panel.start_button, Qt.MouseButton.LeftButton)
+    assert sig.args[0] == "ctvsum" and sig.args[1] == ck and ck.is_file()
+    assert checkpoints.load(ck).epoch == 1
+    assert len(panel.losses) == 3 and all(np.isfinite(panel.losses))
+    x, y = panel.loss_curve.getData()
+    assert list(y) == panel.losses
+    assert panel.progress.value() == 1000 and "Elapsed" in panel.time_info.text()
+    qtbot.waitUntil(lambda: panel.worker is None)
+    # the window offers to re-summarize with the new checkpoint, which the methods now use
+    assert "new checkpoint" in w.last_message.text()
+    assert checkpoints.find("ctvsum") == (ck, "user")
+    assert w.method_list.ready["ctvsum"]
+    before = ck.read_bytes()
+
+    # Resume to 3 epochs, cancelled from the worker thread at its first step: the checkpoint stays
+    panel.epochs.setValue(3)
+    assert panel.resume_button.isEnabled()
+    qtbot.mouseClick(panel.resume_button, Qt.MouseButton.LeftButton)
+    worker = panel.worker
+    worker.progress.connect(lambda stage, f, info: stage == "train" and worker.cancel(),
+                            Qt.ConnectionType.DirectConnection)
+    qtbot.waitUntil(lambda: panel.worker is None, timeout=LONG)
+    assert "Cancelled" in panel.progress.format()
+    assert ck.read_bytes() == before and sorted(p.name for p in ck.parent.iterdir()) == [ck.name]
+    assert methods.create("ctvsum", ck).ready  # still loads
+    close(w, qtbot)

@@ -93,6 +93,17 @@ class MethodList(QListWidget):
         super().__init__(parent)
         self.items: dict[str, QListWidgetItem] = {}
         self.ready: dict[str, bool] = {}
+        self.fill()
+        self.itemChanged.connect(self._changed)
+        self.setIconSize(pg.QtCore.QSize(14, 14))
+
+    def fill(self) -> None:
+        """(Re)create every method, so a new checkpoint (e.g. from the trainer) is seen; keeps hidden ones."""
+        hidden = self.hidden()
+        self.blockSignals(True)
+        self.clear()
+        self.items.clear()
+        self.ready.clear()
         for name in methods.names():
             m = methods.create(name)
             self.ready[name] = m.ready
@@ -109,8 +120,8 @@ class MethodList(QListWidget):
                 item.setToolTip(f"{name} needs a checkpoint: train it with vsumgui-train")
             self.addItem(item)
             self.items[name] = item
-        self.itemChanged.connect(self._changed)
-        self.setIconSize(pg.QtCore.QSize(14, 14))
+        self.set_hidden(hidden)
+        self.blockSignals(False)
 
     def _changed(self, item: QListWidgetItem) -> None:
         name = item.data(Qt.ItemDataRole.UserRole)

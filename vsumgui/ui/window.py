@@ -55,7 +55,8 @@ class MainWindow(QMainWindow):
         self.summary: Summary | None = None
         self.worker: workers.SummarizeWorker | None = None
         self.thumbs: workers.ThumbnailWorker | None = None
-        self._retired: list = []  # cancelled workers whose threads are still finishing
+        self._retired: list = []
+        self.trainer = None  # the Tools → Trainer… panel, made on first use  # cancelled workers whose threads are still finishing
         self.last_message: QMessageBox | None = None
         self._started = 0.0
         self.personalizer: workers.PersonalizeWorker | None = None
@@ -179,6 +180,11 @@ class MainWindow(QMainWindow):
         summary_menu = self.menuBar().addMenu("&Summary")
         for a in (self.summarize_action, self.cancel_action, self.play_summary_action):
             summary_menu.addAction(a)
+        self.trainer_action = QAction("&Trainer…", self)
+        self.trainer_action.setStatusTip("Pretrain a method on a folder of your videos")
+        self.trainer_action.triggered.connect(self.show_trainer)
+        tools_menu = self.menuBar().addMenu("&Tools")
+        tools_menu.addAction(self.trainer_action)
         view_menu = self.menuBar().addMenu("&Playback")
         view_menu.addAction(self.play_action)
         view_menu.addAction(self.show_all_action)
@@ -672,12 +678,42 @@ class MainWindow(QMainWindow):
             self._retired.append(self.personalizer)
             self.personalizer = None
 
+    # -- trainer --------------------------------------------------------------------------
+    def show_trainer(self):
+        from vsumgui.ui.trainer_panel import TrainerPanel  # torch + trainer load on first use
+
+        if self.trainer is None:
+            self.trainer = TrainerPanel(self)
+            self.trainer.trained.connect(self._on_trained)
+            self.trainer.failed.connect(self.message)
+        self.trainer.show()
+        self.trainer.raise_()
+        return self.trainer
+
+    def _on_trained(self, method: str, checkpoint) -> None:
+        """A new user checkpoint: the methods are created anew (it takes precedence); offer to re-summarize."""
+        self.method_list.fill()
+        self.statusBar().showMessage(f"{method} trained: {checkpoint}", 10000)
+        if self.path is None:
+            return
+        box = QMessageBox(QMessageBox.Icon.Question, "vsumgui",
+                          f"{method} has a new checkpoint. Summarize {self.path.name} again with it?",
+                          QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No, self)
+        box.setWindowModality(Qt.WindowModality.WindowModal)
+        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        box.button(QMessageBox.StandardButton.Yes).clicked.connect(self.summarize)
+        box.open()
+        self.last_message = box
+
     # -- closing --------------------------------------------------------------------------
     def closeEvent(self, event) -> None:  # noqa: N802
         self.save_settings()
         self._stop_summary()
         self._stop_personalize()
         self._stop_thumbnails()
+        if self.trainer is not None:
+            self.trainer.stop()
+            self.trainer.close()
         for w in list(self._retired):
             workers.stop(w)
         self._retired.clear()
