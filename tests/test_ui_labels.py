@@ -80,6 +80,12 @@ def test_labels_keys_undo_restart_csv(fresh, qtbot, sample_video):
     w.undo_action.trigger()
     assert 3 not in w.timeline.labels
     assert len(w.undo_stack) == 3 and w.undo_action.isEnabled()
+    # typing a profile name is typing, not labelling
+    w.profile_box.lineEdit().setFocus()
+    qtbot.keyClicks(w.profile_box.lineEdit(), "sck")
+    assert w.profile_box.currentText().endswith("sck") and len(w.undo_stack) == 3
+    w.profile_box.setCurrentText("default")
+    w.setFocus()
     assert len(w.labels.get("default", s.features.key)) == 3
     out = fresh / "labels.csv"
     assert w.export_labels_to(out) == 3

@@ -208,10 +208,11 @@ class MainWindow(QMainWindow):
 
     def _set_enabled(self) -> None:
         running = self.worker is not None
-        self.summarize_action.setEnabled(self.path is not None and not running)
-        self.run_panel.summarize_button.setEnabled(self.path is not None and not running)
-        self.cancel_action.setEnabled(running)
-        self.run_panel.cancel_button.setEnabled(running)
+        busy = running or self.personalizer is not None  # a new summary would replace the one being fitted
+        self.summarize_action.setEnabled(self.path is not None and not busy)
+        self.run_panel.summarize_button.setEnabled(self.path is not None and not busy)
+        self.cancel_action.setEnabled(busy)
+        self.run_panel.cancel_button.setEnabled(busy)
         self.play_summary_action.setEnabled(bool(self.summary and self.summary.selection
                                                  and self.summary.selection.segments))
         can_label = self.summary is not None and self.labels is not None
@@ -338,7 +339,7 @@ class MainWindow(QMainWindow):
 
     # -- summarize ------------------------------------------------------------------------
     def summarize(self) -> None:
-        if self.path is None or self.worker is not None:
+        if self.path is None or self.worker is not None or self.personalizer is not None:
             return
         opts = Options(ratio=self.selection.ratio, mode=self.selection.mode_name)
         w = workers.SummarizeWorker(self.path, opts)
@@ -354,6 +355,8 @@ class MainWindow(QMainWindow):
         workers.start(w)
 
     def cancel(self) -> None:
+        if self.personalizer is not None:
+            self.personalizer.cancel()
         if self.worker is not None:
             self.worker.cancel()
             self.run_panel.cancel_button.setEnabled(False)
