@@ -224,3 +224,30 @@ def test_trainer_panel_pretrains_cancel_keeps_checkpoint(fresh, qtbot, tmp_path,
     assert ck.read_bytes() == before and sorted(p.name for p in ck.parent.iterdir()) == [ck.name]
     assert methods.create("ctvsum", ck).ready  # still loads
     close(w, qtbot)
+
+
+def test_trainer_panel_errors_are_one_sentence(fresh, qtbot, tmp_path, sample_video):
+    import shutil
+
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    (empty / "broken.mp4").write_bytes(b"not a video" * 100)
+    one = tmp_path / "one"
+    one.mkdir()
+    shutil.copy(sample_video, one / sample_video.name)
+    w = make_window(qtbot)
+    panel = w.show_trainer()
+    panel.set_folder(str(tmp_path / "missing"))
+    assert "no such folder" in panel.folder_info.text() and not panel.start_button.isEnabled()
+    panel.set_folder(str(empty))
+    assert panel.folder_info.text() == "0 videos · 0:00 in all · 1 unreadable"
+    assert not panel.start_button.isEnabled()
+    panel.set_folder(str(one))
+    panel.device.setCurrentIndex(panel.device.findData("cpu"))
+    with qtbot.waitSignal(w.messageShown, timeout=LONG) as msg:
+        panel.start()
+    assert "at least 2 videos" in msg.args[0] and "\n" not in msg.args[0]
+    assert "Failed" in panel.progress.format()
+    qtbot.waitUntil(lambda: panel.worker is None)
+    assert panel.start_button.isEnabled()
+    close(w, qtbot)
