@@ -133,6 +133,11 @@ def test_personalize_reranks_and_drives(fresh, qtbot, sample_video):
     with qtbot.waitSignal(w.summaryShown, timeout=60_000):
         qtbot.mouseClick(w.personalize_button, Qt.MouseButton.LeftButton)
     assert name in s.scores and name in w.curves.curves
+    item = w.method_list.items[name]  # listed, and its tick hides the curve like a method's
+    item.setCheckState(Qt.CheckState.Unchecked)
+    assert not w.curves.curves[name].isVisible()
+    item.setCheckState(Qt.CheckState.Checked)
+    assert w.curves.curves[name].isVisible()
     new = s.selector(name).shot_scores
     r0, r1 = ranks(base), ranks(new)
     assert all(r1[i] > r0[i] for i in keep), (r0, r1)

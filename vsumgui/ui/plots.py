@@ -100,6 +100,7 @@ class MethodList(QListWidget):
     def fill(self) -> None:
         """(Re)create every method, so a new checkpoint (e.g. from the trainer) is seen; keeps hidden ones."""
         hidden = self.hidden()
+        extra = [n for n in self.items if n not in self.ready]
         self.blockSignals(True)
         self.clear()
         self.items.clear()
@@ -121,6 +122,22 @@ class MethodList(QListWidget):
             self.addItem(item)
             self.items[name] = item
         self.set_hidden(hidden)
+        self.blockSignals(False)
+        self.set_extra(extra)
+
+    def set_extra(self, names: list[str]) -> None:
+        """Curves that are no registered method (personalized ones), listed after the methods."""
+        self.blockSignals(True)
+        for n in [n for n in self.items if n not in self.ready]:
+            self.takeItem(self.row(self.items.pop(n)))
+        for n in names:
+            item = QListWidgetItem(swatch(style.method_color(n)), n)
+            item.setData(Qt.ItemDataRole.UserRole, n)
+            item.setFlags(Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsUserCheckable)
+            item.setCheckState(Qt.CheckState.Checked)
+            item.setToolTip(f"{n}: fitted on your keep/skip labels (Personalize)")
+            self.addItem(item)
+            self.items[n] = item
         self.blockSignals(False)
 
     def _changed(self, item: QListWidgetItem) -> None:

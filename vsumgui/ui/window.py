@@ -383,6 +383,7 @@ class MainWindow(QMainWindow):
         """Show a summary of the open video: curves, breakdown, timeline, selection."""
         self.summary = summary
         self.selection.set_methods(list(summary.scores))
+        self.method_list.set_extra([n for n in summary.scores if n not in self.method_list.ready])
         visible = {n: self.method_list.is_visible(n) for n in summary.scores}
         self.curves.set_summary(summary, visible, self._breakdown_method())
         sel = summary.select(self.selection.ratio, self.selection.mode_name, self.selection.driver_name)
@@ -624,6 +625,7 @@ class MainWindow(QMainWindow):
         """Redraw every curve and the driver list after a curve was added, keeping the selection."""
         s = self.summary
         self.selection.set_methods(list(s.scores))
+        self.method_list.set_extra([n for n in s.scores if n not in self.method_list.ready])
         visible = {n: self.method_list.is_visible(n) for n in s.scores}
         self.curves.set_summary(s, visible, self._breakdown_method())
         driver = self.selection.driver_name
