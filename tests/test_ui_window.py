@@ -194,7 +194,7 @@ def test_pipeline_failure_shows_message(window, qtbot, sample_video, monkeypatch
 def test_drop_and_recent_files(window, qtbot, sample_video, shared_data):
     mime = QMimeData()
     mime.setUrls([QUrl.fromLocalFile(str(sample_video))])
-    enter = QDragEnterEvent(QPointF(10, 10), Qt.DropAction.CopyAction, mime,
+    enter = QDragEnterEvent(QPoint(10, 10), Qt.DropAction.CopyAction, mime,
                             Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier)
     window.dragEnterEvent(enter)
     assert enter.isAccepted()
