@@ -23,6 +23,8 @@ Choices where the paper is silent:
 - in self-attention the query and key/value sequence is one sequence, so it gets one dropout
   mask (the residual adds the same dropped input);
 - the feed-forward width is d (W1, W2 in R^{d x d}, §3.1); post-norm as in Fig. 3;
+- the video query is the mean of Z, as Eq. 7 and Fig. 4 write it (the text before Eq. 7
+  says "the average of the features obtained from the feature extractor");
 - in the second layer (one query, N keys) both residuals are dropped, as §3.1 says for
   differing lengths;
 - windows of 200 samples like the other methods (the paper feeds whole videos of N clips);
