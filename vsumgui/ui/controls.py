@@ -13,7 +13,7 @@ from vsumgui.ui.style import fmt_time
 STAGES = {"decoding": "Decoding frames", "features": "Computing features", "shots": "Finding shots",
           "scoring": "Scoring"}
 ORDER = list(STAGES)
-MODE_TITLES = {"knapsack": "Knapsack (best shots)", "topk": "Top-k shots", "highlight": "Highlights"}
+MODE_TITLES = {"diverse": "Diverse (whole video)", "knapsack": "Knapsack (best shots)", "topk": "Top-k shots", "highlight": "Highlights"}
 
 
 class RunPanel(QWidget):

@@ -15,7 +15,7 @@ from PySide6.QtWidgets import QComboBox, QFileDialog, QGroupBox, QHBoxLayout, QL
 from vsumgui.core import personalize as personal
 from vsumgui.core.errors import VideoError, VsumError
 from vsumgui.core.labels import DEFAULT_PROFILE, KEEP, NAMES, SKIP, LabelStore
-from vsumgui.core.pipeline import Options, Summary
+from vsumgui.core.pipeline import DEFAULT_MODE, Options, Summary
 from vsumgui.core.video import VideoInfo, probe
 from vsumgui.ui import compat, worker as workers
 from vsumgui.ui.controls import RunPanel, SelectionPanel
@@ -235,7 +235,7 @@ class MainWindow(QMainWindow):
         if state is None or not self.splitter.restoreState(state):
             self.splitter.setSizes([320, 420])
         self.selection.slider.setValue(int(s.value("ratio_percent", 15)))
-        self.selection.set_mode(str(s.value("mode", "knapsack")))
+        self.selection.set_mode(str(s.value("mode", DEFAULT_MODE)))
         self.method_list.set_hidden(self._list(s.value("hidden_methods", [])))
         self.profile = str(s.value("profile", DEFAULT_PROFILE)) or DEFAULT_PROFILE
         names = self.labels.profiles() if self.labels is not None else [DEFAULT_PROFILE]
