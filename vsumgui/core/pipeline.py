@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from vsumgui.core import backbones, features as feat, methods, shots as shotmod
+from vsumgui.core import backbones, features as feat, memo, methods, shots as shotmod
 from vsumgui.core.errors import VsumError, check_cancel
 from vsumgui.core.select import MODES, Selection, Selector
 from vsumgui.core.video import Progress, VideoInfo
@@ -31,6 +31,13 @@ class Options:
     shots: shotmod.ShotParams = field(default_factory=shotmod.ShotParams)
     checkpoints: dict[str, str] = field(default_factory=dict)
     use_cache: bool = True
+    # a quick first look: decode keyframes only (many times faster; shots fall on keyframes,
+    # which encoders place at scene cuts); its features are cached apart from the full ones
+    fast: bool = False
+
+    @property
+    def sampling(self) -> str:
+        return "keyframes" if self.fast else "frames"
 
 
 @dataclass
@@ -85,6 +92,7 @@ class Summary:
             "video": self.video.to_json(),
             "backbone": self.features.backbone,
             "sample_rate": self.features.sample_rate,
+            "sampling": self.features.sampling,
             "times": arr(self.times),
             "shots": [[round(float(s), 6), round(float(e), 6)] for s, e in self.shot_secs],
             "methods": {name: {"scores": arr(ms.scores),
@@ -104,6 +112,26 @@ def resolve_methods(names: list[str] | None, checkpoints: dict[str, str] | None 
                 raise VsumError(f"method {m.name!r} needs training: pass a checkpoint or run vsumgui-train")
         return chosen
     return [m for m in (methods.create(n, checkpoints.get(n)) for n in methods.names()) if m.ready]
+
+
+def _score(m: methods.Method, feats: feat.Features, use_cache: bool) -> methods.MethodScores:
+    """A method's scores; those of training-free methods (a function of the features and the
+    method's code alone) are remembered beside cached features. With a checkpoint, never."""
+    if not use_cache or m.checkpoint is not None or not feats.key:
+        return m.score(feats.features)
+    what = f"scores-{m.name}"
+    tag = memo.tag(memo.source(type(m)), memo.source(methods.Method))
+    got = memo.load(feats, what, tag)
+    if got is not None and "scores" in got:
+        comps = {k[2:]: got[k] for k in got if k.startswith("c:")}
+        comps.update({k: None for k in got.get("none", np.array([], dtype=str)).tolist()})
+        return methods.MethodScores(got["scores"], {k: comps[k] for k in got["names"].tolist()})
+    ms = m.score(feats.features)
+    arrays = {"scores": np.asarray(ms.scores), "names": np.array(list(ms.components), dtype=str),
+              "none": np.array([k for k, v in ms.components.items() if v is None], dtype=str)}
+    arrays.update({f"c:{k}": np.asarray(v) for k, v in ms.components.items() if v is not None})
+    memo.save(feats, what, tag, arrays)
+    return ms
 
 
 def summarize(
@@ -127,20 +155,25 @@ def summarize(
         if progress:
             progress(stage, frac)
 
-    feats, hit = feat.load(path, opts.backbone, opts.sample_rate, report, cancel, opts.use_cache)
+    feats, hit = feat.load(path, opts.backbone, opts.sample_rate, report, cancel, opts.use_cache,
+                           opts.sampling)
     check_cancel(cancel)
     report("shots", 0.0)
-    shot_idx = shotmod.segment(feats.features, feats.sample_rate, opts.shots)
+    shot_tag = memo.tag(memo.source(shotmod), repr(opts.shots))
+    got = memo.load(feats, "shots", shot_tag) if hit else None
+    shot_idx = got["shots"] if got is not None else shotmod.segment(feats.features, feats.sample_rate, opts.shots)
     shot_secs = shotmod.shot_times(shot_idx, feats.times, feats.video.duration)
     if opts.use_cache and not hit:
         feats.change_points = shotmod.change_points(shot_secs, feats.video.fps, feats.video.n_frames)
         check_cancel(cancel)
         feat.write_cache(feats)
+    if opts.use_cache and got is None:  # re-opening then skips the segmentation
+        memo.save(feats, "shots", shot_tag, {"shots": shot_idx})
     scores: dict[str, methods.MethodScores] = {}
     for i, m in enumerate(chosen):
         report("scoring", i / len(chosen))
         check_cancel(cancel)
-        scores[m.name] = m.score(feats.features)
+        scores[m.name] = _score(m, feats, opts.use_cache)
     report("scoring", 1.0)
     summary = Summary(feats, shot_idx, shot_secs, scores, opts, hit)
     summary.select()

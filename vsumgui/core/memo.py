@@ -1,0 +1,95 @@
+"""Results derived from cached features (shots, training-free scores), cached beside them.
+
+Re-opening a summarized video then costs a small file read instead of shot segmentation
+and scoring (seconds for an hour of video: CTVSUM compares every sample with every other).
+An entry is named by the feature cache entry it came from and a tag of everything else it
+depends on (the source code of the module that computed it, its settings), and it holds a
+fingerprint of the features, so a changed method, shot rule or feature never gets a stale
+result. Writing is best effort: a failure only costs the recomputation next time.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import inspect
+import sys
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+
+from vsumgui.core import paths
+from vsumgui.core.atomic import atomic_path
+from vsumgui.core.errors import VsumError
+
+
+def folder() -> Path:
+    return paths.cache_dir() / "derived"
+
+
+@lru_cache(maxsize=None)
+def _file_bytes(path: str) -> bytes:
+    return Path(path).read_bytes()
+
+
+def source(obj: object) -> bytes:
+    """The source file of the module that defines `obj` (a class, function or module)."""
+    mod = obj if inspect.ismodule(obj) else sys.modules[obj.__module__]
+    return _file_bytes(inspect.getsourcefile(mod) or "")
+
+
+def tag(*parts: str | bytes) -> str:
+    h = hashlib.blake2b(digest_size=8)
+    for p in parts:
+        h.update(p if isinstance(p, bytes) else p.encode())
+        h.update(b"\0")
+    return h.hexdigest()
+
+
+def fingerprint(features: np.ndarray) -> str:
+    """A cheap hash of the features: the shape and 64 spread rows (any recomputation differs)."""
+    rows = features[:: max(1, len(features) // 64)]
+    return tag(str(features.shape), np.ascontiguousarray(rows).tobytes())
+
+
+def _path(feats, what: str, key: str) -> Path | None:
+    if not feats.key:
+        return None
+    stem = f"{feats.key}-{feats.backbone}-{feats.sample_rate:g}fps-{feats.sampling}"
+    return folder() / f"{stem}-{what}-{key}.npz"
+
+
+def load(feats, what: str, key: str) -> dict[str, np.ndarray] | None:
+    """The arrays saved for (feature entry, what, key), or None."""
+    path = _path(feats, what, key)
+    if path is None or not path.exists():
+        return None
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            data = {k: z[k] for k in z.files}
+        if str(data.pop("_fingerprint")) != fingerprint(feats.features):
+            return None
+        return data
+    except Exception:  # damaged: recomputed and rewritten
+        with contextlib.suppress(OSError):
+            path.unlink()
+        return None
+
+
+def save(feats, what: str, key: str, arrays: dict[str, np.ndarray]) -> None:
+    """Save arrays for (feature entry, what, key), replacing older entries of the same `what`."""
+    path = _path(feats, what, key)
+    if path is None:
+        return
+    try:
+        with atomic_path(path) as tmp:
+            with open(tmp, "wb") as f:
+                np.savez(f, _fingerprint=np.array(fingerprint(feats.features)), **arrays)
+        prefix = path.name[: -len(f"{key}.npz")]
+        for old in path.parent.glob(prefix + "*.npz"):
+            if old != path and "-" not in old.name[len(prefix):]:  # not another `what` sharing the prefix
+                with contextlib.suppress(OSError):
+                    old.unlink()
+    except (OSError, VsumError):  # a cache, not data: next time it is recomputed
+        pass
