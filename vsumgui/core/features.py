@@ -16,6 +16,8 @@ import hashlib
 import os
 import queue
 import threading
+from collections import deque
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -160,15 +162,27 @@ def extract(
     worker = threading.Thread(target=produce, name="vsumgui-decode", daemon=True)
     worker.start()
     feats, times, picks = [], [], []
+    pool = None
+    pending: deque = deque()  # batches being embedded, in order; at most `workers` at a time
     try:
+        model.load()  # while the first frames decode
+        if model.workers > 1:
+            pool = ThreadPoolExecutor(model.workers, thread_name_prefix="vsumgui-embed")
         while (item := batches.get()) is not None:
             if isinstance(item, BaseException):
                 raise item
             check_cancel(cancel)
-            feats.append(model.embed(np.stack([s.rgb for s in item])))
+            frames = np.stack([s.rgb for s in item])
+            pending.append(pool.submit(model.embed, frames) if pool else model.embed(frames))
             times.extend(s.time for s in item)
             picks.extend(s.index for s in item)
+            while len(pending) >= model.workers:
+                done = pending.popleft()
+                feats.append(done.result() if pool else done)
+        feats.extend(f.result() if pool else f for f in pending)
     finally:
+        if pool:
+            pool.shutdown(wait=True, cancel_futures=True)
         stop.set()
         while worker.is_alive():  # unblock a producer waiting on a full queue
             with contextlib.suppress(queue.Empty):

@@ -48,9 +48,11 @@ class Backbone(ABC):
     input_size: tuple[int, int] = (224, 224)  # width, height
 
     def __init__(self) -> None:
-        self._lock = threading.Lock()  # one model shared by GUI worker threads
+        self._lock = threading.Lock()  # one model shared by GUI worker threads: loaded once
         self._run: Callable[[np.ndarray], np.ndarray] | None = None
+        self._serial = threading.Lock()  # held around torch calls (ONNX Runtime runs concurrently)
         self.runtime = ""  # "onnx" or "torch" once loaded
+        self.workers = 1  # concurrent `embed` calls worth making (set when loaded)
 
     @abstractmethod
     def build(self) -> "torch.nn.Module": ...
@@ -60,15 +62,15 @@ class Backbone(ABC):
 
     @staticmethod
     def threads() -> int:
-        """Inference threads: VSUMGUI_THREADS, else all cores but the one the decoder keeps busy."""
-        return int(os.environ.get("VSUMGUI_THREADS", 0)) or max(1, (os.cpu_count() or 1) - 1)
+        """Inference threads: VSUMGUI_THREADS, else one per core."""
+        return int(os.environ.get("VSUMGUI_THREADS", 0)) or (os.cpu_count() or 1)
 
     def embed(self, frames: np.ndarray) -> np.ndarray:
+        """Features of a batch; thread-safe (with ONNX Runtime, calls from threads run in parallel)."""
         frames = np.ascontiguousarray(frames, dtype=np.uint8)
-        with self._lock:
-            if self._run is None:
-                self._run = self._load()
-            return self._run(frames).astype(np.float32, copy=False)
+        if self._run is None:
+            self.load()
+        return self._run(frames).astype(np.float32, copy=False)
 
     def load(self) -> "Backbone":
         """Load the network now (it is otherwise loaded at the first `embed`)."""
@@ -100,11 +102,12 @@ class Backbone(ABC):
         import torch
 
         torch.set_num_threads(self.threads())
+        self.workers = 1  # torch spreads one call over its own threads
         # channels-last runs the depthwise convolutions several times faster on CPU (measured)
         model = self.build().eval().to(memory_format=torch.channels_last)
 
         def run(frames: np.ndarray) -> np.ndarray:
-            with torch.inference_mode():
+            with self._serial, torch.inference_mode():
                 return model(torch.from_numpy(frames)).numpy()
 
         return run
@@ -120,9 +123,13 @@ class Backbone(ABC):
         path = self.onnx_path()
         if not os.path.exists(path):
             self.export_onnx(path)
+        # one thread per call and one call per core: a small network's layers split over threads
+        # wait on each other, whole batches in parallel do not (measured: 2 calls x 1 thread beat
+        # 1 call x 2 threads beside the decoding thread on 2 cores)
         opts = ort.SessionOptions()
-        opts.intra_op_num_threads = self.threads()
+        opts.intra_op_num_threads = 1
         opts.inter_op_num_threads = 1
+        self.workers = self.threads()
         # idle worker threads spinning would take CPU from the decoding thread
         opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
         try:
