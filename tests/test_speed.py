@@ -201,3 +201,18 @@ def test_fast_selection_code_matches_its_definition():
     spans = np.array([[0.0, 1.0], [1.0, 2.0], [2.0, 3.0]])
     assert overlapping(spans, [(1.0, 1.5)]) == [1] and overlapping(spans, []) == []
     assert overlapping(spans, [(0.5, 2.5)]) == [0, 1, 2]
+
+
+def test_parallel_inference_keeps_the_order(sample_video, monkeypatch):
+    from vsumgui.core.backbones import base
+
+    got = {}
+    for threads in ("1", "3"):
+        monkeypatch.setenv("VSUMGUI_THREADS", threads)
+        monkeypatch.setattr(base, "_INSTANCES", {})  # a fresh network with these settings
+        feats = features.extract(sample_video)
+        got[threads] = feats
+        assert backbones.get(backbones.DEFAULT).workers == int(threads)
+    a, b = got["1"], got["3"]
+    assert np.array_equal(a.times, b.times) and np.array_equal(a.picks, b.picks)
+    assert np.abs(a.features - b.features).max() <= 1e-5 * np.abs(a.features).max()

@@ -142,6 +142,8 @@ def extract(
     stats: dict = {}
     stop = threading.Event()
     sampler = iter_samples if sampling == "frames" else iter_keyframes
+    # keyframes arrive one per GOP: small batches start inference (on every core) sooner
+    size = BATCH if sampling == "frames" else 4
 
     def produce() -> None:
         try:
@@ -150,7 +152,7 @@ def extract(
                 if stop.is_set():
                     return
                 batch.append(s)
-                if len(batch) == BATCH:
+                if len(batch) == size:
                     batches.put(batch)
                     batch = []
             if batch:
