@@ -29,14 +29,21 @@ def folder() -> Path:
 
 
 @lru_cache(maxsize=None)
-def _file_bytes(path: str) -> bytes:
-    return Path(path).read_bytes()
+def _module_bytes(name: str) -> bytes:
+    try:
+        return Path(inspect.getsourcefile(sys.modules[name]) or "").read_bytes()
+    except (OSError, TypeError):  # no source beside the program (a frozen build): its version
+        try:
+            from importlib.metadata import version
+
+            return f"{name}|{version('vsumgui')}".encode()
+        except Exception:
+            return f"{name}|unknown".encode()
 
 
 def source(obj: object) -> bytes:
     """The source file of the module that defines `obj` (a class, function or module)."""
-    mod = obj if inspect.ismodule(obj) else sys.modules[obj.__module__]
-    return _file_bytes(inspect.getsourcefile(mod) or "")
+    return _module_bytes(obj.__name__ if inspect.ismodule(obj) else obj.__module__)
 
 
 def tag(*parts: str | bytes) -> str:
