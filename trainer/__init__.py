@@ -1,0 +1,1 @@
+"""Pretraining and fine-tuning of vsumgui's trainable methods (imports vsumgui.core, never Qt)."""

@@ -104,7 +104,7 @@ def cmd_methods(args: argparse.Namespace) -> int:
     for name in methods.names():
         m = methods.create(name)
         doc = (type(m).__doc__ or "").strip().splitlines()
-        print(f"{name:<18} {m.status:<15} {m.title}")
+        print(f"{name:<18} {m.status:<24} {m.title}")
     return 0
 
 

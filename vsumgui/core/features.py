@@ -24,7 +24,7 @@ from pathlib import Path
 import h5py
 import numpy as np
 
-from vsumgui.core import backbones, paths
+from vsumgui.core import backbones, paths, shots
 from vsumgui.core.atomic import atomic_path
 from vsumgui.core.errors import check_cancel
 from vsumgui.core.video import Progress, VideoInfo, check_file, iter_keyframes, iter_samples, probe
@@ -47,6 +47,8 @@ class Features:
     picks: np.ndarray  # (T,) index of the frame in decode order
     key: str = ""
     change_points: np.ndarray | None = field(default=None, repr=False)  # (S, 2) frames, inclusive
+    # shots (sample indices) computed by `ensure` on extraction; not cached, so None on a cache hit
+    shot_idx: np.ndarray | None = field(default=None, repr=False)
     sampling: str = "frames"  # or "keyframes" (fast mode)
 
     def __len__(self) -> int:
@@ -95,7 +97,8 @@ def _read_cache(path: Path, video_path: str) -> Features | None:
             cps = np.asarray(f["change_points"]) if "change_points" in f else None
             return Features(info, str(a["backbone"]), float(a["sample_rate"]),
                             np.asarray(f["features"], dtype=np.float32), np.asarray(f["times"]),
-                            np.asarray(f["picks"]), str(a["key"]), cps, str(a.get("sampling", "frames")))
+                            np.asarray(f["picks"]), str(a["key"]), cps,
+                            sampling=str(a.get("sampling", "frames")))
     except Exception:  # any damage: the cache is rebuilt, never trusted
         with contextlib.suppress(OSError):
             path.unlink()
@@ -235,3 +238,29 @@ def load(
     if use_cache:
         feats.key = key
     return feats, False
+
+
+def ensure(
+    path: str | os.PathLike,
+    backbone: str = backbones.DEFAULT,
+    sample_rate: float = 2.0,
+    progress: Progress | None = None,
+    cancel: threading.Event | None = None,
+    use_cache: bool = True,
+    shot_params: shots.ShotParams | None = None,
+    sampling: str = "frames",
+) -> tuple[Features, bool]:
+    """Features from the cache, else extracted and written to the cache (with the shots'
+    change points, as the benchmark files have them). The one way the pipeline and the
+    trainer get features. Returns (features, cache_hit); on a miss `shot_idx` holds the shots."""
+    feats, hit = load(path, backbone, sample_rate, progress, cancel, use_cache, sampling)
+    check_cancel(cancel)
+    if use_cache and not hit:
+        if progress:
+            progress("shots", 0.0)
+        feats.shot_idx = shots.segment(feats.features, feats.sample_rate, shot_params or shots.ShotParams())
+        secs = shots.shot_times(feats.shot_idx, feats.times, feats.video.duration)
+        feats.change_points = shots.change_points(secs, feats.video.fps, feats.video.n_frames)
+        check_cancel(cancel)
+        write_cache(feats)
+    return feats, hit

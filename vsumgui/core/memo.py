@@ -1,9 +1,10 @@
-"""Results derived from cached features (shots, training-free scores), cached beside them.
+"""Results derived from cached features (shots, method scores), cached beside them.
 
 Re-opening a summarized video then costs a small file read instead of shot segmentation
-and scoring (seconds for an hour of video: CTVSUM compares every sample with every other).
+and scoring (seconds for an hour of video: CTVSUM compares every sample with every other,
+and a trained method first loads torch and its checkpoint).
 An entry is named by the feature cache entry it came from and a tag of everything else it
-depends on (the source code of the module that computed it, its settings), and it holds a
+depends on (the source code that computed it, its settings, a checkpoint's content), and it holds a
 fingerprint of the features, so a changed method, shot rule or feature never gets a stale
 result. Writing is best effort: a failure only costs the recomputation next time.
 """
@@ -12,8 +13,8 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import importlib.util
 import inspect
-import sys
 from functools import lru_cache
 from pathlib import Path
 
@@ -30,9 +31,10 @@ def folder() -> Path:
 
 @lru_cache(maxsize=None)
 def _module_bytes(name: str) -> bytes:
-    try:
-        return Path(inspect.getsourcefile(sys.modules[name]) or "").read_bytes()
-    except (OSError, TypeError):  # no source beside the program (a frozen build): its version
+    try:  # found, not imported: hashing a module's code must not cost its imports (torch)
+        spec = importlib.util.find_spec(name)
+        return Path(spec.origin if spec and spec.origin else "").read_bytes()
+    except (OSError, TypeError, ImportError, ValueError):  # no source beside the program (a frozen build)
         try:
             from importlib.metadata import version
 
@@ -42,7 +44,10 @@ def _module_bytes(name: str) -> bytes:
 
 
 def source(obj: object) -> bytes:
-    """The source file of the module that defines `obj` (a class, function or module)."""
+    """The source file of the module that defines `obj` (a class, function or module, or a
+    module's dotted name)."""
+    if isinstance(obj, str):
+        return _module_bytes(obj)
     return _module_bytes(obj.__name__ if inspect.ismodule(obj) else obj.__module__)
 
 

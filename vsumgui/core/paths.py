@@ -22,3 +22,10 @@ def data_dir() -> Path:
 
 def checkpoints_dir() -> Path:
     return data_dir() / "checkpoints"
+
+
+def resources_dir() -> Path:
+    """Bundled resources (sample video, demo checkpoints): `resources/` beside the package in a
+    checkout or editable install. VSUMGUI_RESOURCES_DIR overrides."""
+    env = os.environ.get("VSUMGUI_RESOURCES_DIR")
+    return Path(env) if env else Path(__file__).resolve().parents[2] / "resources"

@@ -4,6 +4,7 @@ video -> features (cached) -> shots -> scores per method -> selection."""
 from __future__ import annotations
 
 import os
+import sys
 import threading
 from dataclasses import dataclass, field
 
@@ -114,19 +115,35 @@ def resolve_methods(names: list[str] | None, checkpoints: dict[str, str] | None 
     return [m for m in (methods.create(n, checkpoints.get(n)) for n in methods.names()) if m.ready]
 
 
+# the code a method's scores depend on besides its own module (all method modules are hashed:
+# one edited method then costs every method one recomputation, never a stale result)
+_SCORE_CODE = ("vsumgui.core.nn", "vsumgui.core.checkpoints")
+
+
+def _score_tag(m: methods.Method) -> str | None:
+    """Names what a method's scores depend on: the scoring code, and the checkpoint's content."""
+    mods = sorted(n for n in sys.modules if n.startswith(methods.__name__ + "."))
+    parts = [n.encode() + memo.source(n) for n in (*mods, *_SCORE_CODE)]
+    if m.checkpoint is not None:
+        if not m.checkpoint.is_file():
+            return None  # scoring says what is wrong with it
+        parts += [feat.content_key(m.checkpoint), str(m.checkpoint_source)]
+    return memo.tag(*parts)
+
+
 def _score(m: methods.Method, feats: feat.Features, use_cache: bool) -> methods.MethodScores:
-    """A method's scores; those of training-free methods (a function of the features and the
-    method's code alone) are remembered beside cached features. With a checkpoint, never."""
-    if not use_cache or m.checkpoint is not None or not feats.key:
-        return m.score(feats.features)
+    """A method's scores, remembered beside cached features: re-opening a video then loads
+    neither the method's checkpoint nor torch, and CTVSUM's all-pairs work is not redone."""
+    tag = _score_tag(m) if use_cache and feats.key else None
+    if tag is None:
+        return m.score(feats.features, feats.backbone)
     what = f"scores-{m.name}"
-    tag = memo.tag(memo.source(type(m)), memo.source(methods.Method))
     got = memo.load(feats, what, tag)
-    if got is not None and "scores" in got:
+    if got is not None and "scores" in got and "names" in got:
         comps = {k[2:]: got[k] for k in got if k.startswith("c:")}
         comps.update({k: None for k in got.get("none", np.array([], dtype=str)).tolist()})
         return methods.MethodScores(got["scores"], {k: comps[k] for k in got["names"].tolist()})
-    ms = m.score(feats.features)
+    ms = m.score(feats.features, feats.backbone)
     arrays = {"scores": np.asarray(ms.scores), "names": np.array(list(ms.components), dtype=str),
               "none": np.array([k for k, v in ms.components.items() if v is None], dtype=str)}
     arrays.update({f"c:{k}": np.asarray(v) for k, v in ms.components.items() if v is not None})
@@ -155,20 +172,20 @@ def summarize(
         if progress:
             progress(stage, frac)
 
-    feats, hit = feat.load(path, opts.backbone, opts.sample_rate, report, cancel, opts.use_cache,
-                           opts.sampling)
+    feats, hit = feat.ensure(path, opts.backbone, opts.sample_rate, report, cancel, opts.use_cache, opts.shots,
+                             opts.sampling)
     check_cancel(cancel)
     report("shots", 0.0)
     shot_tag = memo.tag(memo.source(shotmod), repr(opts.shots))
     got = memo.load(feats, "shots", shot_tag) if hit else None
-    shot_idx = got["shots"] if got is not None else shotmod.segment(feats.features, feats.sample_rate, opts.shots)
+    if got is not None:  # re-opened: the segmentation is remembered
+        shot_idx = got["shots"]
+    else:
+        shot_idx = feats.shot_idx if feats.shot_idx is not None else shotmod.segment(
+            feats.features, feats.sample_rate, opts.shots)
+        if opts.use_cache:
+            memo.save(feats, "shots", shot_tag, {"shots": shot_idx})
     shot_secs = shotmod.shot_times(shot_idx, feats.times, feats.video.duration)
-    if opts.use_cache and not hit:
-        feats.change_points = shotmod.change_points(shot_secs, feats.video.fps, feats.video.n_frames)
-        check_cancel(cancel)
-        feat.write_cache(feats)
-    if opts.use_cache and got is None:  # re-opening then skips the segmentation
-        memo.save(feats, "shots", shot_tag, {"shots": shot_idx})
     scores: dict[str, methods.MethodScores] = {}
     for i, m in enumerate(chosen):
         report("scoring", i / len(chosen))

@@ -1,0 +1,70 @@
+"""Torch building blocks shared by the trainable methods (Qt-free, no training loop here)."""
+
+from __future__ import annotations
+
+import contextlib
+import math
+from typing import Callable, Iterator
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+
+def encoder(d_model: int, heads: int, d_inner: int, layers: int, dropout: float = 0.0) -> nn.TransformerEncoder:
+    """A stack of standard (post-norm, ReLU) Transformer encoder layers, batch first."""
+    layer = nn.TransformerEncoderLayer(d_model, heads, d_inner, dropout, batch_first=True)
+    return nn.TransformerEncoder(layer, layers, enable_nested_tensor=False)
+
+
+def unit(x: torch.Tensor) -> torch.Tensor:
+    """L2-normalize the last dimension."""
+    return F.normalize(x, dim=-1, eps=1e-12)
+
+
+@contextlib.contextmanager
+def full_precision(x: torch.Tensor) -> Iterator[None]:
+    """Turn autocast off: exp/log losses and their distances are computed in float32."""
+    with torch.autocast(x.device.type, enabled=False):
+        yield
+
+
+def sqdist(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    """Squared distances of unit vectors, ||a - b||^2 = 2 - 2 a.b, batched over leading dims."""
+    return (2.0 - 2.0 * a @ b.transpose(-1, -2)).clamp_min(0.0)
+
+
+def masked_logmeanexp(v: torch.Tensor, mask: torch.Tensor, dim: int = -1) -> torch.Tensor:
+    """log(mean of exp(v) over the masked entries); 0 where no entry is masked in."""
+    count = mask.sum(dim)
+    lse = torch.logsumexp(v.masked_fill(~mask, float("-inf")), dim)
+    return torch.where(count > 0, lse - count.clamp_min(1).log(), torch.zeros_like(lse))
+
+
+def minmax(x: torch.Tensor, dim: int = -1) -> tuple[torch.Tensor, torch.Tensor]:
+    """Scale to [0, 1] along `dim`; returns (scaled, ok) where ok is False for constant rows."""
+    lo = x.amin(dim, keepdim=True)
+    hi = x.amax(dim, keepdim=True)
+    span = hi - lo
+    ok = span > 1e-6
+    return (x - lo) / span.clamp_min(1e-6), ok.squeeze(dim)
+
+
+def grouped(fn: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor, window: int) -> torch.Tensor:
+    """Apply a sequence model `fn` ((1, L, D) -> (1, L, ...)) to (T, D) at inference.
+
+    Training sees `window` samples spread over the whole video, so a long video is cut into
+    interleaved groups (every g-th sample, g = ceil(T / window)) that each span the whole
+    video like a training window; a short one is run as it is.
+    """
+    t = len(x)
+    if t <= window:
+        return fn(x[None])[0]
+    g = math.ceil(t / window)
+    out = None
+    for r in range(g):
+        part = fn(x[r::g][None])[0]
+        if out is None:
+            out = part.new_empty((t, *part.shape[1:]))
+        out[r::g] = part
+    return out
