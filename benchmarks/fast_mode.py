@@ -3,9 +3,10 @@ within +-1 s of the full mode on the sample).
 
 Usage: python benchmarks/fast_mode.py [--minutes N]
 Speed: OpenCV decode-only of every frame, the full summary and the fast summary of the same
-file (no cache; backbone and checkpoints loaded beforehand), on the sample (best of 3) and, with --minutes (default 10),
-on the sample looped to N minutes (best of 2, and of 3 for the fast summary). Shots: every shot boundary of the full mode on the sample
-and the nearest boundary of the fast mode, and the other way round.
+file (no cache; backbone and checkpoints loaded beforehand), on the sample (best of 3) and,
+with --minutes (default 10), on the sample looped to N minutes (best of 2; fast: best of 3).
+Shots: every shot boundary of the full mode on the sample and the nearest boundary of the
+fast mode, and the other way round.
 """
 
 from __future__ import annotations
