@@ -51,7 +51,7 @@ def cmd_summarize(args: argparse.Namespace) -> int:
     from vsumgui.core.pipeline import Options, summarize
 
     opts = Options(methods=args.method or None, driver=args.driver, ratio=args.ratio, mode=args.mode,
-                   sample_rate=args.sample_rate, use_cache=not args.no_cache)
+                   sample_rate=args.sample_rate, use_cache=not args.no_cache, fast=args.fast)
     bar = None if args.quiet else ProgressBar()
     if args.export:  # a folder that cannot be written fails now, not after the summary is computed
         from vsumgui.core import export
@@ -74,7 +74,8 @@ def cmd_summarize(args: argparse.Namespace) -> int:
     v = summary.video
     print(f"{Path(v.path).name}: {_fmt(v.duration)}, {v.width}x{v.height}, {v.fps:.3g} fps, "
           f"{len(summary.shot_secs)} shots, methods: {', '.join(summary.scores)}"
-          f"{' (cached features)' if summary.cache_hit else ''}, {took:.2f} s")
+          f"{' (cached features)' if summary.cache_hit else ''}{' (fast: keyframes only)' if args.fast else ''}, "
+          f"{took:.2f} s")
     print(f"summary by {sel.method} ({sel.mode}, {sel.ratio:.0%}): {len(sel.segments)} segments, "
           f"{sel.duration:.2f} s of {v.duration:.2f} s")
     for s, e in sel.segments:
@@ -151,6 +152,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--json", metavar="OUT", help="write the JSON document here")
     s.add_argument("--csv", metavar="OUT", help="write the shot list as CSV here")
     s.add_argument("--no-cache", action="store_true", help="neither read nor write the feature cache")
+    s.add_argument("--fast", action="store_true",
+                   help="quick first look: decode keyframes only (many times faster; shots fall on keyframes)")
     e = s.add_argument_group("export")
     e.add_argument("--export", metavar="DIR", help="export the summary into this folder")
     e.add_argument("--formats", type=_formats, metavar="LIST",

@@ -1,8 +1,12 @@
 """Frame features: threaded decode + batched backbone inference, cached in HDF5.
 
-The cache holds one file per (video content, backbone, sample rate) in the user cache
-folder, with the dataset names of the eccv16 benchmark files (`features`, `picks`,
+The cache holds one file per (video content, backbone, sample rate, sampling) in the user
+cache folder, with the dataset names of the eccv16 benchmark files (`features`, `picks`,
 `n_frames`, `fps`, `change_points`, `n_frame_per_seg`) plus `times` (seconds).
+
+Sampling "frames" decodes every frame and keeps `sample_rate` per second; "keyframes" (the
+fast mode) decodes only keyframes and holds each one's features until the next keyframe on
+the same regular grid of `sample_rate` per second, so everything downstream works unchanged.
 """
 
 from __future__ import annotations
@@ -12,6 +16,8 @@ import hashlib
 import os
 import queue
 import threading
+from collections import deque
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -21,9 +27,11 @@ import numpy as np
 from vsumgui.core import backbones, paths, shots
 from vsumgui.core.atomic import atomic_path
 from vsumgui.core.errors import check_cancel
-from vsumgui.core.video import Progress, VideoInfo, check_file, iter_samples, probe
+from vsumgui.core.video import Progress, VideoInfo, check_file, iter_keyframes, iter_samples, probe
 
-BATCH = 32
+BATCH = 16  # frames per inference call; larger batches gain little and delay the first results
+QUEUE = 4  # batches decoded ahead of inference: bounded, so memory stays flat on any length
+SAMPLINGS = ("frames", "keyframes")
 _CHUNK = 1 << 20
 
 
@@ -41,6 +49,7 @@ class Features:
     change_points: np.ndarray | None = field(default=None, repr=False)  # (S, 2) frames, inclusive
     # shots (sample indices) computed by `ensure` on extraction; not cached, so None on a cache hit
     shot_idx: np.ndarray | None = field(default=None, repr=False)
+    sampling: str = "frames"  # or "keyframes" (fast mode)
 
     def __len__(self) -> int:
         return len(self.times)
@@ -71,8 +80,9 @@ def content_key(path: str | os.PathLike) -> str:
     return h.hexdigest()
 
 
-def cache_path(key: str, backbone: str, sample_rate: float) -> Path:
-    return cache_dir() / f"{key}-{backbone}-{sample_rate:g}fps.h5"
+def cache_path(key: str, backbone: str, sample_rate: float, sampling: str = "frames") -> Path:
+    tail = "" if sampling == "frames" else f"-{sampling}"
+    return cache_dir() / f"{key}-{backbone}-{sample_rate:g}fps{tail}.h5"
 
 
 def cached(key: str, backbone: str, sample_rate: float, video_path: str = "") -> Features | None:
@@ -92,7 +102,8 @@ def _read_cache(path: Path, video_path: str) -> Features | None:
             cps = np.asarray(f["change_points"]) if "change_points" in f else None
             return Features(info, str(a["backbone"]), float(a["sample_rate"]),
                             np.asarray(f["features"], dtype=np.float32), np.asarray(f["times"]),
-                            np.asarray(f["picks"]), str(a["key"]), cps)
+                            np.asarray(f["picks"]), str(a["key"]), cps,
+                            sampling=str(a.get("sampling", "frames")))
     except Exception:  # any damage: the cache is rebuilt, never trusted
         with contextlib.suppress(OSError):
             path.unlink()
@@ -101,7 +112,7 @@ def _read_cache(path: Path, video_path: str) -> Features | None:
 
 def write_cache(feats: Features, path: Path | None = None) -> Path:
     """Write features (and change points, when known) atomically in the eccv16 layout."""
-    path = path or cache_path(feats.key, feats.backbone, feats.sample_rate)
+    path = path or cache_path(feats.key, feats.backbone, feats.sample_rate, feats.sampling)
     with atomic_path(path) as tmp:
         with h5py.File(tmp, "w") as f:
             f["features"] = feats.features
@@ -115,7 +126,7 @@ def write_cache(feats: Features, path: Path | None = None) -> Path:
             for k, v in (("duration", feats.video.duration), ("width", feats.video.width),
                          ("height", feats.video.height), ("rotation", feats.video.rotation),
                          ("backbone", feats.backbone), ("sample_rate", feats.sample_rate),
-                         ("key", feats.key)):
+                         ("key", feats.key), ("sampling", feats.sampling)):
                 f.attrs[k] = v
     return path
 
@@ -127,22 +138,29 @@ def extract(
     progress: Progress | None = None,
     cancel: threading.Event | None = None,
     info: VideoInfo | None = None,
+    sampling: str = "frames",
 ) -> Features:
-    """Decode and embed (no cache). Decoding runs in a thread, overlapped with inference."""
+    """Decode and embed (no cache). Decoding runs in a thread, overlapped with inference
+    (OpenCV, PyAV and ONNX Runtime / torch all release the GIL while they work)."""
+    if sampling not in SAMPLINGS:
+        raise ValueError(f"unknown sampling {sampling!r}; known: {', '.join(SAMPLINGS)}")
     model = backbones.get(backbone)
     info = info or probe(path)
-    batches: queue.Queue = queue.Queue(maxsize=4)
+    batches: queue.Queue = queue.Queue(maxsize=QUEUE)
     stats: dict = {}
     stop = threading.Event()
+    sampler = iter_samples if sampling == "frames" else iter_keyframes
+    # keyframes arrive one per GOP: small batches start inference (on every core) sooner
+    size = BATCH if sampling == "frames" else 4
 
     def produce() -> None:
         try:
             batch: list = []
-            for s in iter_samples(path, sample_rate, model.input_size, progress, cancel, info, stats):
+            for s in sampler(path, sample_rate, model.input_size, progress, cancel, info, stats):
                 if stop.is_set():
                     return
                 batch.append(s)
-                if len(batch) == BATCH:
+                if len(batch) == size:
                     batches.put(batch)
                     batch = []
             if batch:
@@ -154,17 +172,29 @@ def extract(
     worker = threading.Thread(target=produce, name="vsumgui-decode", daemon=True)
     worker.start()
     feats, times, picks = [], [], []
+    pool = None
+    pending: deque = deque()  # batches being embedded, in order; at most `workers` at a time
     try:
+        model.load()  # while the first frames decode
+        if model.workers > 1:
+            pool = ThreadPoolExecutor(model.workers, thread_name_prefix="vsumgui-embed")
         while (item := batches.get()) is not None:
             if isinstance(item, BaseException):
                 raise item
             check_cancel(cancel)
-            feats.append(model.embed(np.stack([s.rgb for s in item])))
+            frames = np.stack([s.rgb for s in item])
+            pending.append(pool.submit(model.embed, frames) if pool else model.embed(frames))
             times.extend(s.time for s in item)
             picks.extend(s.index for s in item)
+            while len(pending) >= model.workers:
+                done = pending.popleft()
+                feats.append(done.result() if pool else done)
             if progress and info.duration:
                 progress("features", min(1.0, times[-1] / info.duration))
+        feats.extend(f.result() if pool else f for f in pending)
     finally:
+        if pool:
+            pool.shutdown(wait=True, cancel_futures=True)
         stop.set()
         while worker.is_alive():  # unblock a producer waiting on a full queue
             with contextlib.suppress(queue.Empty):
@@ -175,8 +205,20 @@ def extract(
     if n_frames != info.n_frames or info.duration < end:  # the container was wrong; trust the decoder
         info = VideoInfo(info.path, info.fps, n_frames, max(info.duration, end), info.width,
                          info.height, info.rotation)
-    return Features(info, backbone, sample_rate, np.concatenate(feats).astype(np.float32),
-                    np.asarray(times, dtype=np.float64), np.asarray(picks, dtype=np.int64))
+    out = Features(info, backbone, sample_rate, np.concatenate(feats).astype(np.float32),
+                   np.asarray(times, dtype=np.float64), np.asarray(picks, dtype=np.int64), sampling=sampling)
+    return _on_grid(out) if sampling == "keyframes" else out
+
+
+def _on_grid(feats: Features) -> Features:
+    """Keyframe features held until the next keyframe, on the grid of `sample_rate` per second."""
+    n = max(1, int(np.ceil(feats.video.duration * feats.sample_rate - 1e-6)))
+    grid = np.arange(n, dtype=np.float64) / feats.sample_rate
+    src = np.maximum(np.searchsorted(feats.times, grid + 1e-6, side="right") - 1, 0)
+    feats.features = np.ascontiguousarray(feats.features[src])
+    feats.picks = feats.picks[src]
+    feats.times = grid
+    return feats
 
 
 def load(
@@ -186,17 +228,20 @@ def load(
     progress: Progress | None = None,
     cancel: threading.Event | None = None,
     use_cache: bool = True,
+    sampling: str = "frames",
 ) -> tuple[Features, bool]:
-    """Features from the cache, else extracted (not yet written). Returns (features, cache_hit)."""
+    """Features from the cache, else extracted (not yet written). Returns (features, cache_hit).
+
+    A cache hit neither decodes the video nor loads the backbone network."""
     path = Path(path)
     info = probe(path) if not use_cache else None  # a cache hit needs no decoding at all
     if use_cache:
         check_file(path)
         key = content_key(path)
-        hit = _read_cache(cache_path(key, backbone, sample_rate), str(path))
+        hit = _read_cache(cache_path(key, backbone, sample_rate, sampling), str(path))
         if hit is not None:
             return hit, True
-    feats = extract(path, backbone, sample_rate, progress, cancel, info)
+    feats = extract(path, backbone, sample_rate, progress, cancel, info, sampling)
     if use_cache:
         feats.key = key
     return feats, False
@@ -210,11 +255,12 @@ def ensure(
     cancel: threading.Event | None = None,
     use_cache: bool = True,
     shot_params: shots.ShotParams | None = None,
+    sampling: str = "frames",
 ) -> tuple[Features, bool]:
     """Features from the cache, else extracted and written to the cache (with the shots'
     change points, as the benchmark files have them). The one way the pipeline and the
     trainer get features. Returns (features, cache_hit); on a miss `shot_idx` holds the shots."""
-    feats, hit = load(path, backbone, sample_rate, progress, cancel, use_cache)
+    feats, hit = load(path, backbone, sample_rate, progress, cancel, use_cache, sampling)
     check_cancel(cancel)
     if use_cache and not hit:
         if progress:

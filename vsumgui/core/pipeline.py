@@ -4,12 +4,13 @@ video -> features (cached) -> shots -> scores per method -> selection."""
 from __future__ import annotations
 
 import os
+import sys
 import threading
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from vsumgui.core import backbones, features as feat, methods, shots as shotmod
+from vsumgui.core import backbones, features as feat, memo, methods, shots as shotmod
 from vsumgui.core.errors import VsumError, check_cancel
 from vsumgui.core.select import MODES, Selection, Selector
 from vsumgui.core.video import Progress, VideoInfo
@@ -31,6 +32,13 @@ class Options:
     shots: shotmod.ShotParams = field(default_factory=shotmod.ShotParams)
     checkpoints: dict[str, str] = field(default_factory=dict)
     use_cache: bool = True
+    # a quick first look: decode keyframes only (many times faster; shots fall on keyframes,
+    # which encoders place at scene cuts); its features are cached apart from the full ones
+    fast: bool = False
+
+    @property
+    def sampling(self) -> str:
+        return "keyframes" if self.fast else "frames"
 
 
 @dataclass
@@ -90,6 +98,7 @@ class Summary:
             "video": self.video.to_json(),
             "backbone": self.features.backbone,
             "sample_rate": self.features.sample_rate,
+            "sampling": self.features.sampling,
             "times": arr(self.times),
             "shots": [[round(float(s), 6), round(float(e), 6)] for s, e in self.shot_secs],
             "methods": {name: {"scores": arr(ms.scores),
@@ -109,6 +118,42 @@ def resolve_methods(names: list[str] | None, checkpoints: dict[str, str] | None 
                 raise VsumError(f"method {m.name!r} needs training: pass a checkpoint or run vsumgui-train")
         return chosen
     return [m for m in (methods.create(n, checkpoints.get(n)) for n in methods.names()) if m.ready]
+
+
+# the code a method's scores depend on besides its own module (all method modules are hashed:
+# one edited method then costs every method one recomputation, never a stale result)
+_SCORE_CODE = ("vsumgui.core.nn", "vsumgui.core.checkpoints")
+
+
+def _score_tag(m: methods.Method) -> str | None:
+    """Names what a method's scores depend on: the scoring code, and the checkpoint's content."""
+    mods = sorted(n for n in sys.modules if n.startswith(methods.__name__ + "."))
+    parts = [n.encode() + memo.source(n) for n in (*mods, *_SCORE_CODE)]
+    if m.checkpoint is not None:
+        if not m.checkpoint.is_file():
+            return None  # scoring says what is wrong with it
+        parts += [feat.content_key(m.checkpoint), str(m.checkpoint_source)]
+    return memo.tag(*parts)
+
+
+def _score(m: methods.Method, feats: feat.Features, use_cache: bool) -> methods.MethodScores:
+    """A method's scores, remembered beside cached features: re-opening a video then loads
+    neither the method's checkpoint nor torch, and CTVSUM's all-pairs work is not redone."""
+    tag = _score_tag(m) if use_cache and feats.key else None
+    if tag is None:
+        return m.score(feats.features, feats.backbone)
+    what = f"scores-{m.name}"
+    got = memo.load(feats, what, tag)
+    if got is not None and "scores" in got and "names" in got:
+        comps = {k[2:]: got[k] for k in got if k.startswith("c:")}
+        comps.update({k: None for k in got.get("none", np.array([], dtype=str)).tolist()})
+        return methods.MethodScores(got["scores"], {k: comps[k] for k in got["names"].tolist()})
+    ms = m.score(feats.features, feats.backbone)
+    arrays = {"scores": np.asarray(ms.scores), "names": np.array(list(ms.components), dtype=str),
+              "none": np.array([k for k, v in ms.components.items() if v is None], dtype=str)}
+    arrays.update({f"c:{k}": np.asarray(v) for k, v in ms.components.items() if v is not None})
+    memo.save(feats, what, tag, arrays)
+    return ms
 
 
 def summarize(
@@ -132,17 +177,25 @@ def summarize(
         if progress:
             progress(stage, frac)
 
-    feats, hit = feat.ensure(path, opts.backbone, opts.sample_rate, report, cancel, opts.use_cache, opts.shots)
+    feats, hit = feat.ensure(path, opts.backbone, opts.sample_rate, report, cancel, opts.use_cache, opts.shots,
+                             opts.sampling)
     check_cancel(cancel)
     report("shots", 0.0)
-    shot_idx = feats.shot_idx if feats.shot_idx is not None else shotmod.segment(
-        feats.features, feats.sample_rate, opts.shots)
+    shot_tag = memo.tag(memo.source(shotmod), repr(opts.shots))
+    got = memo.load(feats, "shots", shot_tag) if hit else None
+    if got is not None:  # re-opened: the segmentation is remembered
+        shot_idx = got["shots"]
+    else:
+        shot_idx = feats.shot_idx if feats.shot_idx is not None else shotmod.segment(
+            feats.features, feats.sample_rate, opts.shots)
+        if opts.use_cache:
+            memo.save(feats, "shots", shot_tag, {"shots": shot_idx})
     shot_secs = shotmod.shot_times(shot_idx, feats.times, feats.video.duration)
     scores: dict[str, methods.MethodScores] = {}
     for i, m in enumerate(chosen):
         report("scoring", i / len(chosen))
         check_cancel(cancel)
-        scores[m.name] = m.score(feats.features, feats.backbone)
+        scores[m.name] = _score(m, feats, opts.use_cache)
     report("scoring", 1.0)
     summary = Summary(feats, shot_idx, shot_secs, scores, opts, hit)
     summary.select()

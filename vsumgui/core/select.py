@@ -166,16 +166,16 @@ class Selector:
             self._highlight = np.argsort(-smooth, kind="stable")
         ends = np.append(self.times[1:], self.duration)
         lengths = ends - self.times
-        budget = self.budget(ratio)
+        # samples best first while they fit: the prefix whose running total stays in budget
+        used = np.cumsum(lengths[self._highlight])
+        n = int(np.searchsorted(used > self.budget(ratio) + 1e-9, True))
         chosen = np.zeros(len(self.times), dtype=bool)
-        used = 0.0
-        for i in self._highlight:
-            if used + lengths[i] > budget + 1e-9:
-                break
-            chosen[i] = True
-            used += lengths[i]
-        segs = merge_segments([(self.times[i], ends[i]) for i in np.flatnonzero(chosen)])
-        shots = [int(k) for k, (a, b) in enumerate(self.shot_idx) if chosen[a:b].any()]
+        chosen[self._highlight[:n]] = True
+        # runs of chosen samples are the merged segments (a sample ends where the next begins)
+        edges = np.flatnonzero(np.diff(np.concatenate([[0], chosen.astype(np.int8), [0]])))
+        segs = merge_segments([(float(self.times[a]), float(ends[b - 1])) for a, b in zip(edges[::2], edges[1::2])])
+        count = np.concatenate([[0], np.cumsum(chosen)])
+        shots = np.flatnonzero(count[self.shot_idx[:, 1]] > count[self.shot_idx[:, 0]]).tolist()
         return Selection(self.method, ratio, "highlight", shots, segs)
 
     def _select_diverse(self, ratio: float) -> Selection:
@@ -184,9 +184,19 @@ class Selector:
                 raise ValueError("the diverse mode needs the frame features")
             self._diverse = Diverse(self.features, self.scores, self.shot_idx, self.times, self.duration)
         segs = self._diverse.select(self.budget(ratio))
-        shots = [k for k, (a, b) in enumerate(self.shot_secs)
-                 if any(min(b, e) - max(a, s) > 1e-9 for s, e in segs)]
-        return Selection(self.method, ratio, "diverse", shots, segs)
+        return Selection(self.method, ratio, "diverse", overlapping(self.shot_secs, segs), segs)
+
+
+def overlapping(spans: np.ndarray, segs: list[tuple[float, float]]) -> list[int]:
+    """Indices of the spans (S, 2) that overlap any of the sorted, disjoint segments."""
+    if not segs or not len(spans):
+        return []
+    s, e = np.asarray(segs, dtype=np.float64).T
+    a, b = spans[:, 0], spans[:, 1]
+    # the first segment ending after a span starts is the only candidate (segments are sorted)
+    j = np.minimum(np.searchsorted(e, a + 1e-9, side="right"), len(e) - 1)
+    hit = (np.minimum(b, e[j]) - np.maximum(a, s[j]) > 1e-9)
+    return np.flatnonzero(hit).tolist()
 
 
 class Diverse:
@@ -220,47 +230,88 @@ class Diverse:
         for a, b in shot_idx:
             edges = np.linspace(a, b, -(-(b - a) // size) + 1).round().astype(int)
             idx.extend((int(s), int(e)) for s, e in zip(edges[:-1], edges[1:]) if e > s)
-        self.idx = np.asarray(idx)
-        self.secs = np.array([(times[a], ends[b - 1]) for a, b in self.idx])
+        self.idx = np.asarray(idx, dtype=np.int64).reshape(-1, 2)
+        self.secs = np.stack([times[self.idx[:, 0]], ends[self.idx[:, 1] - 1]], axis=1)
         self.lengths = self.secs[:, 1] - self.secs[:, 0]
         x = np.asarray(features, dtype=np.float64)
         x = x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12)
-        f = np.stack([x[a:b].mean(0) for a, b in self.idx])
+        f = _span_means(x, self.idx)
         f /= np.maximum(np.linalg.norm(f, axis=1, keepdims=True), 1e-12)
-        d = np.clip(1.0 - f @ f.T, 0.0, 2.0)
-        off = d[~np.eye(len(d), dtype=bool)]
-        sigma = float(off.mean()) if off.size and off.mean() > 1e-9 else 1.0
-        q = Q_FLOOR + (1 - Q_FLOOR) * minmax(np.array([scores[a:b].mean() for a, b in self.idx]))
-        self.w = np.exp(-d / sigma) * q[None, :]  # [i, j]: how well unit j represents unit i
-        self.single = self.lengths @ self.w
-        self.order = self._greedy_order()
+        # in place: an hour has ~2,400 units, and each (units x units) float64 copy is ~46 MB
+        d = np.subtract(1.0, f @ f.T)
+        np.clip(d, 0.0, 2.0, out=d)
+        n = len(d)
+        off = (d.sum() - np.trace(d)) / (n * n - n) if n > 1 else 0.0
+        sigma = float(off) if off > 1e-9 else 1.0
+        q = Q_FLOOR + (1 - Q_FLOOR) * minmax(_span_means(np.asarray(scores, dtype=np.float64)[:, None], self.idx)[:, 0])
+        # wt[j, i] = w[i, j]: how well unit j represents unit i (d is symmetric); rows are contiguous
+        # because the greedy and the slider read one representative's column at a time
+        d *= -1.0 / sigma
+        self.wt = np.exp(d, out=d)
+        self.wt *= q[:, None]
+        self.single = self.wt @ self.lengths
+        self._lengths = self.lengths.tolist()
+        self.order, self._prefix_cover = self._greedy_order()
+        self._order = self.order.tolist()
+        self._prefix_len = np.cumsum(self.lengths[self.order])  # sequential, like a running total
+        self._suffix_min = np.minimum.accumulate(self.lengths[self.order][::-1])[::-1].tolist()
 
-    def _greedy_order(self) -> np.ndarray:
-        """The cost-benefit greedy order over all units, with lazy (stale-gain) evaluations."""
-        cur = np.zeros(len(self.w))
-        heap = [(-self.single[j] / self.lengths[j], j) for j in range(len(self.w))]
+    @property
+    def w(self) -> np.ndarray:
+        """[i, j]: how well unit j represents unit i."""
+        return self.wt.T
+
+    def _greedy_order(self) -> tuple[np.ndarray, np.ndarray]:
+        """The cost-benefit greedy order over all units, with lazy (stale-gain) evaluations,
+        and F of each prefix of that order."""
+        cur = np.zeros(len(self.wt))
+        heap = [(-float(g), j) for j, g in enumerate(self.single / self.lengths)]
         heapq.heapify(heap)
-        order = []
+        order, cover = [], []
+        lengths, wt, buf = self.lengths, self.wt, np.empty(len(self.wt))
         while heap:
             _, j = heapq.heappop(heap)
-            gain = float(self.lengths @ np.maximum(self.w[:, j] - cur, 0.0)) / self.lengths[j]
+            np.subtract(wt[j], cur, out=buf)
+            np.maximum(buf, 0.0, out=buf)
+            gain = float(lengths @ buf) / self._lengths[j]
             if heap and gain < -heap[0][0] - 1e-12:
                 heapq.heappush(heap, (-gain, j))  # stale: re-queue with its true gain
                 continue
             order.append(j)
-            cur = np.maximum(cur, self.w[:, j])
-        return np.asarray(order, dtype=np.int64)
+            np.maximum(cur, wt[j], out=cur)
+            cover.append(float(lengths @ cur))
+        return np.asarray(order, dtype=np.int64), np.asarray(cover)
 
     def select(self, budget: float) -> list[tuple[float, float]]:
-        used, picked = 0.0, []
-        for j in self.order:
-            if used + self.lengths[j] <= budget + 1e-9:
-                picked.append(int(j))
-                used += self.lengths[j]
+        """The units of the greedy order that still fit, in order (best-of-two with one unit)."""
+        lengths, order = self._lengths, self._order
+        # a prefix of the order fits whole; past it, only what still fits the little room left
+        k = int(np.searchsorted(self._prefix_len > budget + 1e-9, True))
+        picked = order[:k]
+        used = float(self._prefix_len[k - 1]) if k else 0.0
+        for i in range(k + 1, len(order)):
+            if used + self._suffix_min[i] > budget + 1e-9:
+                break  # nothing left in the order is short enough
+            j = order[i]
+            if used + lengths[j] <= budget + 1e-9:
+                picked.append(j)
+                used += lengths[j]
         fits = np.flatnonzero(self.lengths <= budget + 1e-9)
         if len(fits):
             best = int(fits[np.argmax(self.single[fits])])
-            cover = float(self.lengths @ self.w[:, picked].max(1)) if picked else 0.0
+            # the prefix's F is the cover when nothing was added past it, and a lower bound that
+            # already decides the rule otherwise (F only grows): the matrix is rarely touched
+            if k and (len(picked) == k or self.single[best] <= self._prefix_cover[k - 1]):
+                cover = float(self._prefix_cover[k - 1])
+            else:
+                cover = float(self.wt[picked].max(0) @ self.lengths) if picked else 0.0
             if self.single[best] > cover:
                 picked = [best]
         return merge_segments([tuple(self.secs[j]) for j in picked])
+
+
+def _span_means(x: np.ndarray, idx: np.ndarray) -> np.ndarray:
+    """Row means of x over each span [a, b) of idx (one pass when the spans tile the rows)."""
+    if len(idx) and idx[0, 0] == 0 and idx[-1, 1] == len(x) and np.array_equal(idx[1:, 0], idx[:-1, 1]):
+        return np.add.reduceat(x, idx[:, 0], axis=0) / (idx[:, 1] - idx[:, 0])[:, None]
+    return np.stack([x[a:b].mean(0) for a, b in idx])

@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-import ruptures as rpt
 
 
 @dataclass(frozen=True)
@@ -36,6 +35,8 @@ def segment(features: np.ndarray, sample_rate: float, params: ShotParams = ShotP
     x = normalize(np.asarray(features, dtype=np.float64))
     min_size = max(1, int(round(params.min_len * sample_rate)))
     if n >= 2 * min_size:
+        import ruptures as rpt  # here, not at the top: it takes seconds to import, and a re-opened video needs none
+
         ends = rpt.KernelCPD(kernel="cosine", min_size=min_size).fit(x).predict(pen=params.penalty)
     else:
         ends = [n]

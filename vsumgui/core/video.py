@@ -175,6 +175,85 @@ def iter_samples(
         progress("decoding", 1.0)
 
 
+_ROTATE = {90: cv2.ROTATE_90_CLOCKWISE, 180: cv2.ROTATE_180, 270: cv2.ROTATE_90_COUNTERCLOCKWISE}
+
+
+def iter_keyframes(
+    path: str | os.PathLike,
+    rate: float = 2.0,
+    size: tuple[int, int] | None = None,
+    progress: Progress | None = None,
+    cancel: threading.Event | None = None,
+    info: VideoInfo | None = None,
+    stats: dict | None = None,
+) -> Iterator[Sample]:
+    """Yield only keyframes (at most `rate` per second), for a quick first look.
+
+    PyAV's decoder is told to skip every other frame (`skip_frame = "NONKEY"`), so inter
+    frames are demuxed but never decoded: many times faster than `iter_samples`. Frames are
+    rotated as OpenCV does and converted like `iter_samples` (RGB, INTER_AREA resize).
+    `stats` gets `n_frames` (packets seen) and `end` (media time where the last one ends).
+    """
+    import av
+
+    path = Path(path)
+    info = info or probe(path)
+    step = 1.0 / rate
+    next_t = 0.0
+    kept = 0
+    packets = 0
+    end = 0.0
+    try:
+        container = av.open(str(path))
+    except Exception as e:  # probe opened it, so this is rare: a file changed under us
+        raise VideoError(path, f"cannot be read ({e})") from e
+    try:
+        stream = container.streams.video[0]
+        stream.codec_context.skip_frame = "NONKEY"
+        base = float(stream.time_base or 0) or 1e-3
+        start = stream.start_time if stream.start_time is not None else None
+        report_every = max(1, int(info.fps * 2))
+        for packet in container.demux(stream):
+            if packet.pts is not None:
+                start = packet.pts if start is None else start
+                t_end = (packet.pts - start + (packet.duration or 0)) * base
+                end = max(end, t_end)
+            if packet.size:
+                packets += 1
+            if packets % report_every == 0:
+                check_cancel(cancel)
+                if progress:
+                    progress("decoding", min(1.0, end / info.duration) if info.duration > 0 else 0.0)
+            try:
+                frames = packet.decode()
+            except av.error.InvalidDataError:  # a damaged packet: the next keyframe recovers
+                continue
+            for frame in frames:
+                if frame.pts is None:
+                    continue
+                t = max(0.0, (frame.pts - (start or 0)) * base)
+                if t + 1e-6 < next_t:
+                    continue
+                while next_t <= t + 1e-6:
+                    next_t += step
+                rgb = frame.to_ndarray(format="rgb24")
+                if info.rotation in _ROTATE:
+                    rgb = cv2.rotate(rgb, _ROTATE[info.rotation])
+                if size is not None:
+                    rgb = cv2.resize(rgb, size, interpolation=cv2.INTER_AREA)
+                yield Sample(packets - 1, t, np.ascontiguousarray(rgb))
+                kept += 1
+    finally:
+        container.close()
+    if stats is not None:
+        stats["n_frames"] = packets
+        stats["end"] = end
+    if kept == 0:
+        raise VideoError(path, "no decodable keyframe (truncated or damaged file)")
+    if progress:
+        progress("decoding", 1.0)
+
+
 def read_frame(path: str | os.PathLike, time: float) -> np.ndarray | None:
     """One RGB frame near `time` seconds (for thumbnails and previews), or None."""
     cap = _open(Path(path))
