@@ -160,6 +160,8 @@ class MainWindow(QMainWindow):
                                   "Revert the last label change")
         self.personalize_action = action("&Personalize", self.personalize, "Ctrl+Shift+P",
                                          "Fit a personal curve on the profile's labels")
+        self.export_action = action("E&xport summary…", self.show_export, "Ctrl+E",
+                                    "Write clips, a summary video and edit lists")
         self.export_labels_action = action("&Export labels…", self.export_labels, None,
                                            "Write the profile's labels to a CSV file")
         self.import_labels_action = action("&Import labels…", self.import_labels, None,
@@ -169,6 +171,7 @@ class MainWindow(QMainWindow):
         self.recent_menu = file_menu.addMenu("Open &Recent")
         self.recent_menu.aboutToShow.connect(self._fill_recent)
         file_menu.addSeparator()
+        file_menu.addAction(self.export_action)
         file_menu.addAction(self.export_labels_action)
         file_menu.addAction(self.import_labels_action)
         file_menu.addSeparator()
@@ -283,6 +286,17 @@ class MainWindow(QMainWindow):
         clear.triggered.connect(lambda: settings().setValue("recent", []))
 
     # -- messages -------------------------------------------------------------------------
+    def show_export(self) -> None:
+        """Open the export dialog for the current selection (needs a summary)."""
+        if self.summary is None or not self.summary.selection or not self.summary.selection.segments:
+            self.message("Summarize the video first: there is nothing chosen to export yet.")
+            return
+        from vsumgui.ui.export_dialog import ExportDialog
+
+        folder = str(Path(self.summary.video.path).parent / f"{Path(self.summary.video.path).stem}-summary")
+        self.export_dialog = ExportDialog(self.summary, folder, self)
+        self.export_dialog.show()
+
     def message(self, text: str, icon: QMessageBox.Icon = QMessageBox.Icon.Warning) -> QMessageBox:
         """A window-modal box that does not block the caller (so tests can read it)."""
         box = QMessageBox(icon, "vsumgui", text, QMessageBox.StandardButton.Ok, self)
