@@ -223,6 +223,7 @@ def fit(
     total_samples, total_time = 0, 0.0
     for epoch in range(start_epoch, config.epochs):
         data.set_epoch(epoch)
+        cls.begin_epoch(model, epoch, config.epochs)
         if distributed:
             sampler.set_epoch(epoch)
         else:

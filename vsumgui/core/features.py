@@ -85,6 +85,11 @@ def cache_path(key: str, backbone: str, sample_rate: float, sampling: str = "fra
     return cache_dir() / f"{key}-{backbone}-{sample_rate:g}fps{tail}.h5"
 
 
+def cached(key: str, backbone: str, sample_rate: float, video_path: str = "") -> Features | None:
+    """The cached features of a video known by its content key, or None."""
+    return _read_cache(cache_path(key, backbone, sample_rate), video_path)
+
+
 def _read_cache(path: Path, video_path: str) -> Features | None:
     """The cached features, or None when absent or unreadable (then the file is removed)."""
     if not path.exists():
@@ -184,6 +189,8 @@ def extract(
             while len(pending) >= model.workers:
                 done = pending.popleft()
                 feats.append(done.result() if pool else done)
+            if progress and info.duration:
+                progress("features", min(1.0, times[-1] / info.duration))
         feats.extend(f.result() if pool else f for f in pending)
     finally:
         if pool:

@@ -66,6 +66,11 @@ class Summary:
     def driver(self) -> str:
         return self.options.driver or next(iter(self.scores))
 
+    def add_scores(self, name: str, scores: methods.MethodScores) -> None:
+        """Add or replace a curve (e.g. personalized scores); its selector is rebuilt on use."""
+        self.scores[name] = scores
+        self._selectors.pop(name, None)
+
     def selector(self, method: str | None = None) -> Selector:
         """The (cached) selector for one method's scores."""
         method = method or self.driver

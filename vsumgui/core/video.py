@@ -263,3 +263,41 @@ def read_frame(path: str | os.PathLike, time: float) -> np.ndarray | None:
         return cv2.cvtColor(frame, cv2.COLOR_BGR2RGB) if ok and frame is not None else None
     finally:
         cap.release()
+
+
+def iter_frames(
+    path: str | os.PathLike,
+    start: float = 0.0,
+    size: tuple[int, int] | None = None,
+    cancel: threading.Event | None = None,
+) -> Iterator[Sample]:
+    """Every frame from `start` seconds on, in order, RGB (for previews that play a file).
+
+    Seeks once, then decodes forward; frames before `start` that the seek lands on are
+    skipped. `size` (width, height) resizes in the calling thread.
+    """
+    path = Path(path)
+    cap = _open(path)
+    fps = cap.get(cv2.CAP_PROP_FPS) or 25.0
+    try:
+        if start > 0:
+            cap.set(cv2.CAP_PROP_POS_MSEC, start * 1000.0)
+        index = int(cap.get(cv2.CAP_PROP_POS_FRAMES)) - 1
+        last_t = -1.0
+        while True:
+            check_cancel(cancel)
+            ok, frame = cap.read()
+            if not ok or frame is None:
+                return
+            index += 1
+            t = cap.get(cv2.CAP_PROP_POS_MSEC) / 1000.0
+            if not math.isfinite(t) or t <= last_t:
+                t = max(index / fps, last_t + 1e-6)
+            last_t = t
+            if t + 0.5 / fps < start:
+                continue
+            if size is not None:
+                frame = cv2.resize(frame, size, interpolation=cv2.INTER_AREA)
+            yield Sample(index, t, cv2.cvtColor(frame, cv2.COLOR_BGR2RGB))
+    finally:
+        cap.release()

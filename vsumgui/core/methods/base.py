@@ -138,6 +138,11 @@ class Method(ABC):
         the source sample of each window position, "video": (B,) video id}."""
         raise NotImplementedError(f"method {cls.name!r} is not trainable")
 
+    @classmethod
+    def begin_epoch(cls, model: "torch.nn.Module", epoch: int, epochs: int) -> None:
+        """Called by the trainer before each epoch (0-based `epoch` of `epochs`, also after a
+        resume): a method with a schedule (TRIM's two stages) sets it on the model here."""
+
 
 def register(cls: type[Method]) -> type[Method]:
     if cls.name in _REGISTRY:

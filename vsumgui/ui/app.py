@@ -1,0 +1,41 @@
+"""`run()`: the application object, the main window, an optional video, the event loop."""
+
+from __future__ import annotations
+
+import signal
+import sys
+
+from PySide6.QtCore import QTimer
+from PySide6.QtWidgets import QApplication
+
+from vsumgui.ui import compat
+from vsumgui.ui.window import APP, ORG, MainWindow
+
+
+def make_app() -> QApplication:
+    """The QApplication (the existing one when there is one), named for QSettings."""
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    app.setOrganizationName(ORG)
+    app.setApplicationName(APP)
+    compat.install()
+    return app
+
+
+def run(video: str | None = None) -> int:
+    """Open the window (with `video` loaded when given) and run until it closes."""
+    app = make_app()
+    window = MainWindow()
+    window.show()
+    if video:
+        window.open_video(video)
+    # Ctrl+C in the terminal closes the window: Python only sees the signal while it runs code,
+    # so a timer hands control back to Python a few times a second.
+    previous = signal.signal(signal.SIGINT, lambda *a: window.close())
+    tick = QTimer()
+    tick.timeout.connect(lambda: None)
+    tick.start(250)
+    try:
+        return app.exec()
+    finally:
+        tick.stop()
+        signal.signal(signal.SIGINT, previous)

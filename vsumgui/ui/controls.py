@@ -1,0 +1,149 @@
+"""The panels beside the preview: run the pipeline, and shape the selection."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import QComboBox, QFormLayout, QHBoxLayout, QLabel, QProgressBar, QPushButton, QSlider, \
+    QVBoxLayout, QWidget
+
+from vsumgui.core import methods
+from vsumgui.core.select import MODES, Selection
+from vsumgui.ui.style import fmt_time
+
+STAGES = {"decoding": "Decoding frames", "features": "Computing features", "shots": "Finding shots",
+          "scoring": "Scoring"}
+ORDER = list(STAGES)
+MODE_TITLES = {"diverse": "Diverse (whole video)", "knapsack": "Knapsack (best shots)", "topk": "Top-k shots", "highlight": "Highlights"}
+
+
+class RunPanel(QWidget):
+    """Summarize / Cancel, and a progress bar that names the stage."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.summarize_button = QPushButton("Summarize")
+        self.summarize_button.setToolTip("Compute features, shots and every method's scores (Ctrl+R)")
+        self.summarize_button.setDefault(True)
+        self.cancel_button = QPushButton("Cancel")
+        self.cancel_button.setEnabled(False)
+        self.progress = QProgressBar()
+        self.progress.setRange(0, 1000)
+        self.progress.setTextVisible(True)
+        self.progress.setFormat("Ready")
+        self.progress.setValue(0)
+        self.rank = -1
+        row = QHBoxLayout(self)
+        row.setContentsMargins(0, 0, 0, 0)
+        row.addWidget(self.summarize_button)
+        row.addWidget(self.progress, 1)
+        row.addWidget(self.cancel_button)
+
+    def running(self, on: bool) -> None:
+        self.summarize_button.setEnabled(not on)
+        self.cancel_button.setEnabled(on)
+        if on:
+            self.rank = -1
+            self.show_progress("decoding", 0.0)
+
+    def show_progress(self, stage: str, frac: float) -> None:
+        # decoding runs ahead of the features in another thread: never step back to an earlier stage
+        rank = ORDER.index(stage) if stage in ORDER else len(ORDER)
+        if rank < self.rank:
+            return
+        self.rank = rank
+        self.progress.setValue(int(max(0.0, min(1.0, frac)) * 1000))
+        self.progress.setFormat(f"{STAGES.get(stage, stage.capitalize())} … %p%")
+
+    def show_state(self, text: str, full: bool = False) -> None:
+        self.progress.setValue(1000 if full else 0)
+        self.progress.setFormat(text)
+
+
+class SelectionPanel(QWidget):
+    """Summary length (1–50 %), selection mode, driving method, and Play summary."""
+
+    changed = Signal()
+    playSummary = Signal()
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.slider = QSlider(Qt.Orientation.Horizontal)
+        self.slider.setRange(1, 50)
+        self.slider.setValue(15)
+        self.slider.setTickPosition(QSlider.TickPosition.TicksBelow)
+        self.slider.setTickInterval(5)
+        self.slider.setPageStep(5)
+        self.slider.setToolTip("Summary length as a share of the video")
+        self.label = QLabel()
+        self.label.setToolTip("Summary length · chosen duration of the whole video · chosen shots")
+        self.mode = QComboBox()
+        for m in MODES:  # modes added to core.select appear here by themselves
+            self.mode.addItem(MODE_TITLES.get(m, m.capitalize()), m)
+        self.driver = QComboBox()
+        self.driver.setToolTip("The method whose scores choose the shots")
+        self.play_button = QPushButton("Play summary")
+        self.play_button.setToolTip("Play only the chosen shots, in order")
+        self.play_button.setEnabled(False)
+        self.set_methods([n for n in methods.names() if methods.create(n).ready])
+
+        form = QFormLayout()
+        form.setContentsMargins(0, 0, 0, 0)
+        form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
+        form.addRow("Length", self.slider)
+        form.addRow("", self.label)
+        form.addRow("Mode", self.mode)
+        form.addRow("Driven by", self.driver)
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(0, 0, 0, 0)
+        lay.addLayout(form)
+        lay.addWidget(self.play_button, 0, Qt.AlignmentFlag.AlignLeft)
+        lay.addStretch(1)
+
+        self.slider.valueChanged.connect(self.changed)
+        self.mode.currentIndexChanged.connect(self.changed)
+        self.driver.currentIndexChanged.connect(self.changed)
+        self.play_button.clicked.connect(self.playSummary)
+        self.describe(None, 0.0)
+
+    # -- values ---------------------------------------------------------------------------
+    @property
+    def ratio(self) -> float:
+        return self.slider.value() / 100.0
+
+    @property
+    def mode_name(self) -> str:
+        return self.mode.currentData()
+
+    @property
+    def driver_name(self) -> str | None:
+        return self.driver.currentData()
+
+    def set_methods(self, names: list[str]) -> None:
+        """The methods that can drive the selection (those computed), keeping the current one."""
+        keep = self.driver_name
+        self.driver.blockSignals(True)
+        self.driver.clear()
+        known = set(methods.names())
+        for n in names:  # personalized curves are no registered method: their name is their title
+            self.driver.addItem((methods.create(n).title or n) if n in known else n, n)
+        if keep in names:
+            self.driver.setCurrentIndex(names.index(keep))
+        self.driver.blockSignals(False)
+
+    def set_mode(self, mode: str) -> None:
+        i = self.mode.findData(mode)
+        if i >= 0:
+            self.mode.setCurrentIndex(i)
+
+    def describe(self, selection: Selection | None, duration: float) -> None:
+        """"15 % · 0:27 of 3:00 · 6 shots" (the chosen length; before a summary, the budget)."""
+        pct = f"{self.slider.value()} %"
+        if duration <= 0:
+            self.label.setText(pct)
+        elif selection is None:
+            self.label.setText(f"{pct} · {fmt_time(self.ratio * duration)} of {fmt_time(duration)}")
+        else:
+            n = len(selection.shots)
+            self.label.setText(f"{pct} · {fmt_time(selection.duration)} of {fmt_time(duration)} · "
+                               f"{n} shot{'s' if n != 1 else ''}")
+        self.play_button.setEnabled(bool(selection and selection.segments))

@@ -1,0 +1,338 @@
+"""Importance curves: one per method, the CTVSUM breakdown below, shots, chosen shots, playhead."""
+
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import QRectF, Qt, Signal
+from PySide6.QtGui import QBrush, QColor, QIcon, QPainter, QPixmap
+from PySide6.QtWidgets import QGraphicsItem, QListWidget, QListWidgetItem, QVBoxLayout, QWidget
+
+from vsumgui.core import methods
+from vsumgui.core.methods import minmax
+from vsumgui.core.pipeline import Summary
+from vsumgui.core.select import Selection
+from vsumgui.ui import compat, style
+
+# Nice steps for a time axis, in seconds: ticks land on whole seconds, minutes, hours.
+_STEPS = (1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200)
+Y_RANGE = (-0.08, 1.08)
+
+
+class TimeAxis(pg.AxisItem):
+    """Media time as m:ss (h:mm:ss from an hour), ticks on whole seconds and minutes."""
+
+    def tickSpacing(self, minVal: float, maxVal: float, size: float):  # noqa: N802 (pyqtgraph name)
+        span = max(maxVal - minVal, 1e-6)
+        most = max(2.0, size / 70.0)  # at most one label per 70 px
+        major = next((s for s in _STEPS if span / s <= most), _STEPS[-1] * int(np.ceil(span / most / _STEPS[-1])))
+        minor = next((s for s in reversed(_STEPS) if s < major and major % s == 0 and span / s <= most * 5), None)
+        return [(major, 0)] + ([(minor, 0)] if minor else [])
+
+    def tickStrings(self, values, scale, spacing):  # noqa: N802
+        return [style.fmt_time(v) for v in values]
+
+
+class SpanItem(pg.GraphicsObject):
+    """Vertical bands (start, end) across the whole y range: the chosen shots."""
+
+    def __init__(self, color: QColor) -> None:
+        super().__init__()
+        self.brush = QBrush(color)
+        self.spans: list[tuple[float, float]] = []
+        self._bounds = QRectF()
+        self.setZValue(-10)
+
+    def set_spans(self, spans: list[tuple[float, float]]) -> None:
+        self.prepareGeometryChange()
+        self.spans = [(float(s), float(e)) for s, e in spans]
+        if self.spans:
+            lo, hi = self.spans[0][0], self.spans[-1][1]
+            self._bounds = QRectF(lo, Y_RANGE[0] - 1, hi - lo, Y_RANGE[1] - Y_RANGE[0] + 2)
+        else:
+            self._bounds = QRectF()
+        self.update()
+
+    def boundingRect(self) -> QRectF:  # noqa: N802
+        return self._bounds
+
+    def paint(self, p: QPainter, *args) -> None:
+        p.setPen(Qt.PenStyle.NoPen)
+        p.setBrush(self.brush)
+        y0, h = self._bounds.top(), self._bounds.height()
+        if self.spans:
+            p.drawRects([QRectF(s, y0, e - s, h) for s, e in self.spans])
+
+
+def cache(item: pg.PlotDataItem) -> None:
+    """Keep the drawn curve as a pixmap: a slider step repaints the shading over the whole plot,
+    and redrawing 7200-point wide-pen curves each time cost ~40 ms on an hour of video."""
+    item.curve.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
+
+
+def swatch(color: QColor, enabled: bool = True, size: int = 14) -> QIcon:
+    pix = QPixmap(size, size)
+    pix.fill(Qt.GlobalColor.transparent)
+    p = QPainter(pix)
+    c = QColor(color)
+    if not enabled:
+        c.setAlpha(60)
+    p.setPen(Qt.PenStyle.NoPen)
+    p.setBrush(c)
+    p.drawRoundedRect(QRectF(1, 3, size - 2, size - 6), 2, 2)
+    p.end()
+    return QIcon(pix)
+
+
+class MethodList(QListWidget):
+    """Every registered method with its colour; ticked ones are drawn. Untrained ones are greyed."""
+
+    visibilityChanged = Signal(str, bool)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.items: dict[str, QListWidgetItem] = {}
+        self.ready: dict[str, bool] = {}
+        self.fill()
+        self.itemChanged.connect(self._changed)
+        self.setIconSize(pg.QtCore.QSize(14, 14))
+
+    def fill(self) -> None:
+        """(Re)create every method, so a new checkpoint (e.g. from the trainer) is seen; keeps hidden ones."""
+        hidden = self.hidden()
+        extra = [n for n in self.items if n not in self.ready]
+        self.blockSignals(True)
+        self.clear()
+        self.items.clear()
+        self.ready.clear()
+        for name in methods.names():
+            m = methods.create(name)
+            self.ready[name] = m.ready
+            item = QListWidgetItem(swatch(style.method_color(name), m.ready), m.title or name)
+            item.setData(Qt.ItemDataRole.UserRole, name)
+            if m.ready:
+                item.setFlags(Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsUserCheckable)
+                item.setCheckState(Qt.CheckState.Checked)
+                item.setToolTip(f"{name}: tick to show its curve")
+            else:
+                item.setFlags(Qt.ItemFlag.ItemIsUserCheckable)  # shown, not enabled: greyed
+                item.setCheckState(Qt.CheckState.Unchecked)
+                item.setText(f"{m.title or name} — {m.status}")
+                item.setToolTip(f"{name} needs a checkpoint: train it with vsumgui-train")
+            self.addItem(item)
+            self.items[name] = item
+        self.set_hidden(hidden)
+        self.blockSignals(False)
+        self.set_extra(extra)
+
+    def set_extra(self, names: list[str]) -> None:
+        """Curves that are no registered method (personalized ones), listed after the methods."""
+        self.blockSignals(True)
+        for n in [n for n in self.items if n not in self.ready]:
+            self.takeItem(self.row(self.items.pop(n)))
+        for n in names:
+            item = QListWidgetItem(swatch(style.method_color(n)), n)
+            item.setData(Qt.ItemDataRole.UserRole, n)
+            item.setFlags(Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsUserCheckable)
+            item.setCheckState(Qt.CheckState.Checked)
+            item.setToolTip(f"{n}: fitted on your keep/skip labels (Personalize)")
+            self.addItem(item)
+            self.items[n] = item
+        self.blockSignals(False)
+
+    def _changed(self, item: QListWidgetItem) -> None:
+        name = item.data(Qt.ItemDataRole.UserRole)
+        self.visibilityChanged.emit(name, item.checkState() == Qt.CheckState.Checked)
+
+    def is_visible(self, name: str) -> bool:
+        item = self.items.get(name)
+        return item is None or item.checkState() == Qt.CheckState.Checked
+
+    def hidden(self) -> list[str]:
+        return [n for n, ok in self.ready.items() if ok and not self.is_visible(n)]
+
+    def set_hidden(self, names: list[str]) -> None:
+        for n, item in self.items.items():
+            if self.ready[n]:
+                item.setCheckState(Qt.CheckState.Unchecked if n in names else Qt.CheckState.Checked)
+
+
+def _plot(layout: pg.GraphicsLayout, row: int, label: str) -> pg.PlotItem:
+    plot = layout.addPlot(row=row, col=0, axisItems={"bottom": TimeAxis("bottom")})
+    plot.setMenuEnabled(False)
+    plot.hideButtons()
+    plot.setMouseEnabled(x=True, y=False)
+    plot.setYRange(*Y_RANGE, padding=0)
+    plot.showGrid(x=False, y=True, alpha=0.25)
+    for name in ("left", "bottom"):
+        ax = plot.getAxis(name)
+        ax.setPen(pg.mkPen(style.FOREGROUND))
+        ax.setTextPen(pg.mkPen(style.FOREGROUND))
+    plot.getAxis("left").setWidth(44)
+    plot.getAxis("left").setStyle(hideOverlappingLabels=False)  # keep "0" and "1" on short plots
+    plot.getAxis("left").setTicks([[(0, "0"), (0.5, "0.5"), (1, "1")]])
+    plot.setLabel("left", label, color=style.FOREGROUND)
+    # an hour has 7200 samples per curve: draw at most ~2 points per pixel, only the visible part
+    # (peak keeps the maxima that matter for importance), so a repaint stays a few ms
+    plot.setDownsampling(auto=True, mode="peak")
+    plot.setClipToView(True)
+    return plot
+
+
+class CurvesView(QWidget):
+    """Two linked plots: importance per method, and the breakdown of one method into components."""
+
+    seekRequested = Signal(float)
+    rangeChanged = Signal(float, float)  # the visible time range
+    marginsChanged = Signal(int, int)  # left/right of the data area, in this widget's pixels
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        compat.install()  # PySide6 6.12.0 on Python 3.11: see compat.py
+        self.glw = pg.GraphicsLayoutWidget()
+        self.glw.setBackground(style.BACKGROUND)
+        self.glw.ci.setContentsMargins(4, 4, 12, 0)
+        self.glw.ci.setSpacing(2)
+        self.scores_plot = _plot(self.glw.ci, 0, "importance")
+        self.parts_plot = _plot(self.glw.ci, 1, "parts")
+        self.parts_plot.setXLink(self.scores_plot)
+        self.glw.ci.layout.setRowStretchFactor(0, 3)
+        self.glw.ci.layout.setRowStretchFactor(1, 2)
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(0, 0, 0, 0)
+        lay.addWidget(self.glw)
+
+        self.curves: dict[str, pg.PlotDataItem] = {}
+        self.parts: dict[str, pg.PlotDataItem] = {}
+        self.breakdown_of: str | None = None
+        self.duration = 0.0
+        self.spans: list[SpanItem] = []
+        self.shot_lines: list[pg.PlotDataItem] = []
+        self.playheads: list[pg.InfiniteLine] = []
+        for plot in (self.scores_plot, self.parts_plot):
+            span = SpanItem(style.chosen_fill())
+            plot.addItem(span, ignoreBounds=True)
+            self.spans.append(span)
+            lines = pg.PlotDataItem(pen=pg.mkPen(style.SHOT_LINE, width=1), connect="pairs")
+            lines.setZValue(-5)
+            cache(lines)
+            plot.addItem(lines, ignoreBounds=True)
+            self.shot_lines.append(lines)
+            head = pg.InfiniteLine(0, angle=90, movable=True, pen=pg.mkPen(style.PLAYHEAD, width=2),
+                                   hoverPen=pg.mkPen(style.PLAYHEAD, width=4))
+            head.setZValue(20)
+            head.sigDragged.connect(lambda line: self.seekRequested.emit(max(0.0, min(self.duration, line.value()))))
+            head.setVisible(False)
+            plot.addItem(head, ignoreBounds=True)
+            self.playheads.append(head)
+            plot.vb.sigResized.connect(self._emit_margins)
+        self.glw.scene().sigMouseClicked.connect(self._clicked)  # one scene for both plots
+        self.scores_plot.vb.sigXRangeChanged.connect(lambda vb, r: self.rangeChanged.emit(float(r[0]), float(r[1])))
+        self._set_titles()
+
+    # -- content --------------------------------------------------------------------------
+    def clear(self, duration: float = 0.0) -> None:
+        for plot, items in ((self.scores_plot, self.curves), (self.parts_plot, self.parts)):
+            for item in items.values():
+                plot.removeItem(item)
+            items.clear()
+        self.breakdown_of = None
+        for span in self.spans:
+            span.set_spans([])
+        for lines in self.shot_lines:
+            lines.setData([], [])
+        self.duration = duration
+        for head in self.playheads:
+            head.setVisible(duration > 0)
+            head.setValue(0)
+        if duration > 0:
+            for plot in (self.scores_plot, self.parts_plot):
+                plot.setLimits(xMin=0, xMax=duration, minXRange=min(duration, 2.0))
+            self.scores_plot.setXRange(0, duration, padding=0)
+        self._set_titles()
+
+    def set_summary(self, summary: Summary, visible: dict[str, bool], breakdown_of: str | None) -> None:
+        """Curves for every computed method; `breakdown_of` names the method whose parts are drawn."""
+        self.clear(summary.video.duration)
+        t = summary.times
+        for name, ms in summary.scores.items():
+            curve = pg.PlotDataItem(t, minmax(ms.scores), pen=pg.mkPen(style.method_color(name), width=style.method_width(name)),
+                                    name=name)
+            curve.setVisible(visible.get(name, True))
+            curve.setZValue(-1 if name in style.BASELINES else 1)
+            cache(curve)
+            self.scores_plot.addItem(curve)
+            self.curves[name] = curve
+        self.set_breakdown(summary, breakdown_of)
+        b = np.asarray(summary.shot_secs)[1:, 0]
+        xs = np.repeat(b, 2)
+        ys = np.tile(np.array([Y_RANGE[0] - 1, Y_RANGE[1] + 1]), len(b))
+        for lines in self.shot_lines:
+            lines.setData(xs, ys)
+
+    def set_breakdown(self, summary: Summary, name: str | None) -> None:
+        for item in self.parts.values():
+            self.parts_plot.removeItem(item)
+        self.parts.clear()
+        self.breakdown_of = name if name in summary.scores else None
+        missing: list[str] = []
+        if self.breakdown_of:
+            for part, values in summary.scores[name].components.items():
+                if values is None:
+                    missing.append(part)
+                    continue
+                item = pg.PlotDataItem(summary.times, minmax(values), name=part,
+                                       pen=pg.mkPen(style.component_color(part), width=1.5))
+                cache(item)
+                self.parts_plot.addItem(item)
+                self.parts[part] = item
+        self._set_titles(missing)
+
+    def _set_titles(self, missing: list[str] = ()) -> None:
+        if not self.breakdown_of:
+            self.parts_plot.setTitle("<span style='color:#808080'>breakdown: summarize to see a "
+                                     "method's parts</span>", size="9pt")
+            return
+        title = methods.create(self.breakdown_of).title or self.breakdown_of
+        bits = [f"<b>{title}</b> breakdown:"]
+        bits += [f"<span style='color:{style.component_color(p).name()}'>&#9632; {p}</span>" for p in self.parts]
+        bits += [f"<span style='color:#909090'>{p} (needs training)</span>" for p in missing]
+        self.parts_plot.setTitle("&nbsp;&nbsp;".join(bits), size="9pt", color=style.FOREGROUND)
+
+    def set_visible(self, name: str, on: bool) -> None:
+        if name in self.curves:
+            self.curves[name].setVisible(on)
+
+    def set_selection(self, selection: Selection | None) -> None:
+        segs = selection.segments if selection else []
+        for span in self.spans:
+            span.set_spans(segs)
+
+    def set_position(self, t: float) -> None:
+        for head in self.playheads:
+            if not head.moving:
+                head.setValue(t)
+
+    def show_all(self) -> None:
+        if self.duration > 0:
+            self.scores_plot.setXRange(0, self.duration, padding=0)
+
+    # -- mouse and geometry ---------------------------------------------------------------
+    def _clicked(self, ev) -> None:
+        if ev.button() != Qt.MouseButton.LeftButton or self.duration <= 0:
+            return
+        if ev.double():
+            self.show_all()
+            return
+        for plot in (self.scores_plot, self.parts_plot):
+            if plot.vb.sceneBoundingRect().contains(ev.scenePos()):
+                x = plot.vb.mapSceneToView(ev.scenePos()).x()
+                self.seekRequested.emit(max(0.0, min(self.duration, float(x))))
+                return
+
+    def data_margins(self) -> tuple[int, int]:
+        r = self.glw.mapFromScene(self.scores_plot.vb.sceneBoundingRect()).boundingRect()
+        return int(r.left()), int(self.glw.width() - r.right() - 1)
+
+    def _emit_margins(self, *args) -> None:
+        self.marginsChanged.emit(*self.data_margins())

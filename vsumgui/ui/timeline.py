@@ -1,0 +1,195 @@
+"""The shot strip under the plots: one block per shot, thumbnails when there is room."""
+
+from __future__ import annotations
+
+import numpy as np
+from PySide6.QtCore import QEvent, QRectF, Qt, Signal
+from PySide6.QtGui import QColor, QImage, QPainter, QPen, QPixmap
+from PySide6.QtWidgets import QSizePolicy, QToolTip, QWidget
+
+from vsumgui.core.labels import KEEP, NAMES
+from vsumgui.ui import compat, style
+
+MIN_THUMB_WIDTH = 24  # px: narrower blocks are plain colour
+
+
+def _crop(src: QRectF, aspect: float) -> QRectF:
+    """The centre of `src` with the given width/height ratio."""
+    if src.width() / src.height() > aspect:
+        w = src.height() * aspect
+        return QRectF(src.center().x() - w / 2, 0, w, src.height())
+    h = src.width() / aspect
+    return QRectF(0, src.center().y() - h / 2, src.width(), h)
+
+
+class Timeline(QWidget):
+    """Shots across the visible time range (kept equal to the plots' range and margins)."""
+
+    seekRequested = Signal(float)
+    playShotRequested = Signal(int)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        compat.install()  # PySide6 6.12.0 on Python 3.11: see compat.py
+        self.setFixedHeight(64)
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
+        self.setMouseTracking(True)
+        self.shot_secs = np.zeros((0, 2))
+        self.shot_scores: np.ndarray | None = None
+        self.chosen: set[int] = set()
+        self.labels: dict[int, int] = {}  # shot index -> labels.KEEP / labels.SKIP
+        self.thumbs: dict[int, QPixmap] = {}
+        self.duration = 0.0
+        self.view = (0.0, 0.0)
+        self.margins = (0, 0)
+        self.position = 0.0
+
+    # -- content --------------------------------------------------------------------------
+    def set_shots(self, shot_secs: np.ndarray, duration: float, shot_scores: np.ndarray | None = None) -> None:
+        self.shot_secs = np.asarray(shot_secs, dtype=np.float64).reshape(-1, 2)
+        self.shot_scores = shot_scores
+        self.duration = duration
+        self.view = (0.0, duration)
+        self.chosen = set()
+        self.labels = {}
+        self.thumbs = {}
+        self.update()
+
+    def clear(self) -> None:
+        self.set_shots(np.zeros((0, 2)), 0.0)
+
+    def set_chosen(self, shots) -> None:
+        self.chosen = set(int(i) for i in shots)
+        self.update()
+
+    def set_labels(self, labels: dict[int, int]) -> None:
+        """Keep/skip marks by shot index (a green or red bar along the top of the shot)."""
+        self.labels = dict(labels)
+        self.update()
+
+    def shot_of(self, t: float) -> int | None:
+        """The shot that holds media time t."""
+        if not len(self.shot_secs):
+            return None
+        i = int(np.searchsorted(self.shot_secs[:, 0], t, side="right")) - 1
+        return max(0, min(i, len(self.shot_secs) - 1))
+
+    def add_thumbnail(self, index: int, image: QImage) -> None:
+        self.thumbs[index] = QPixmap.fromImage(image)  # QPixmap only on the GUI thread
+        self.update()
+
+    def set_view(self, t0: float, t1: float) -> None:
+        self.view = (t0, t1)
+        self.update()
+
+    def set_margins(self, left: int, right: int) -> None:
+        self.margins = (left, right)
+        self.update()
+
+    def set_position(self, t: float) -> None:
+        self.position = t
+        self.update()
+
+    # -- geometry -------------------------------------------------------------------------
+    def _area(self) -> tuple[float, float]:
+        left, right = self.margins
+        return float(left), float(max(1, self.width() - left - right))
+
+    def x_of(self, t: float) -> float:
+        x0, w = self._area()
+        t0, t1 = self.view
+        return x0 + (t - t0) / max(t1 - t0, 1e-9) * w
+
+    def time_at(self, x: float) -> float:
+        x0, w = self._area()
+        t0, t1 = self.view
+        return min(max(t0 + (x - x0) / w * (t1 - t0), 0.0), self.duration)
+
+    def shot_at(self, x: float) -> int | None:
+        if not len(self.shot_secs):
+            return None
+        t = self.time_at(x)
+        i = int(np.searchsorted(self.shot_secs[:, 0], t, side="right")) - 1
+        return max(0, min(i, len(self.shot_secs) - 1))
+
+    # -- painting -------------------------------------------------------------------------
+    def paintEvent(self, event) -> None:  # noqa: N802
+        p = QPainter(self)
+        p.fillRect(self.rect(), QColor(style.BACKGROUND))
+        x0, w = self._area()
+        h = self.height()
+        if not len(self.shot_secs):
+            p.setPen(QColor("#909090"))
+            p.drawText(self.rect(), Qt.AlignmentFlag.AlignCenter, "Shots appear here after Summarize")
+            p.end()
+            return
+        p.setClipRect(QRectF(x0, 0, w, h))
+        p.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform)
+        t0, t1 = self.view
+        top, bottom = 4.0, h - 8.0
+        # rectangles are gathered and drawn in a few calls: an hour has ~600 shots
+        plain: tuple[list, list] = ([], [])
+        dimmed, chosen, bars = [], [], []
+        marks: tuple[list, list] = ([], [])  # skip, keep
+        scale = w / max(t1 - t0, 1e-9)
+        xs = x0 + (self.shot_secs - t0) * scale  # (S, 2) pixels
+        visible = np.flatnonzero((self.shot_secs[:, 1] >= t0) & (self.shot_secs[:, 0] <= t1))
+        for i, a, b in zip(visible.tolist(), xs[visible, 0].tolist(), xs[visible, 1].tolist()):
+            r = QRectF(a + 0.5, top, max(1.0, b - a - 1.0), bottom - top)
+            thumb = self.thumbs.get(i)
+            if thumb is not None and r.width() >= MIN_THUMB_WIDTH:
+                p.drawPixmap(r, thumb, _crop(QRectF(thumb.rect()), r.width() / r.height()))
+            else:
+                plain[i % 2].append(r)
+            if i in self.chosen:
+                chosen.append(r.adjusted(1, 1, -1, -1))
+                bars.append(QRectF(r.left(), h - 6, r.width(), 5))
+            else:
+                dimmed.append(r)
+            lab = self.labels.get(i)
+            if lab is not None:
+                marks[1 if lab == KEEP else 0].append(QRectF(r.left(), 0, r.width(), 5))
+        p.setPen(Qt.PenStyle.NoPen)
+        for rects, color in ((plain[0], QColor("#B4BAC4")), (plain[1], QColor("#C9CED6")),
+                             (dimmed, QColor(255, 255, 255, 120)), (bars, style.CHOSEN),
+                             (marks[1], QColor(style.KEEP)), (marks[0], QColor(style.SKIP))):
+            if rects:
+                p.setBrush(color)
+                p.drawRects(rects)
+        if chosen:
+            p.setPen(QPen(style.CHOSEN, 2))
+            p.setBrush(Qt.BrushStyle.NoBrush)
+            p.drawRects(chosen)
+        x = self.x_of(self.position)
+        p.setPen(QPen(QColor(style.PLAYHEAD), 2))
+        p.drawLine(int(round(x)), 0, int(round(x)), h)
+        p.end()
+        compat.top_up()
+
+    # -- mouse ----------------------------------------------------------------------------
+    def mousePressEvent(self, event) -> None:  # noqa: N802
+        if event.button() == Qt.MouseButton.LeftButton and self.duration > 0:
+            self.seekRequested.emit(self.time_at(event.position().x()))
+
+    def mouseDoubleClickEvent(self, event) -> None:  # noqa: N802
+        i = self.shot_at(event.position().x())
+        if event.button() == Qt.MouseButton.LeftButton and i is not None:
+            self.playShotRequested.emit(i)
+
+    def event(self, e) -> bool:
+        if e.type() == QEvent.Type.ToolTip:
+            i = self.shot_at(e.pos().x())
+            if i is None:
+                QToolTip.hideText()
+                return True
+            s, t = self.shot_secs[i]
+            text = f"Shot {i + 1}: {style.fmt_time(s)}–{style.fmt_time(t)}"
+            if self.shot_scores is not None:
+                text += f" · score {self.shot_scores[i]:.2f}"
+            text += " · in the summary" if i in self.chosen else ""
+            if i in self.labels:
+                text += f" · labelled {NAMES[self.labels[i]]}"
+            text += "\nclick: seek · double-click: play this shot · K keep, S skip, C clear"
+            QToolTip.showText(e.globalPos(), text, self)
+            return True
+        return super().event(e)

@@ -1,0 +1,272 @@
+"""Tools → Trainer…: pretrain a method on a folder of videos in a background thread."""
+
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+
+import pyqtgraph as pg
+import torch
+from PySide6.QtCore import QObject, Qt, QThread, Signal, Slot
+from PySide6.QtWidgets import QComboBox, QDialog, QFileDialog, QFormLayout, QHBoxLayout, QLabel, QLineEdit, \
+    QProgressBar, QPushButton, QSpinBox, QVBoxLayout, QWidget
+
+from vsumgui.core import checkpoints, methods
+from vsumgui.core.errors import Cancelled, VsumError
+from vsumgui.core.video import probe
+from vsumgui.ui import worker as workers
+from vsumgui.ui.style import fmt_time
+from trainer import data as tdata, loop
+
+
+def trainable() -> list[str]:
+    return [n for n in methods.names() if methods.method_class(n).trainable]
+
+
+def devices() -> list[tuple[str, str]]:
+    """(title, spec) for the device combo: auto, each CUDA device by name, the CPU."""
+    out = [("Auto (CUDA when available)", "auto")]
+    if torch.cuda.is_available():
+        out += [(f"cuda:{i} — {torch.cuda.get_device_name(i)}", f"cuda:{i}") for i in range(torch.cuda.device_count())]
+    return out + [("CPU", "cpu")]
+
+
+class TrainWorker(QObject):
+    """Features of the folder (cached), then `trainer.loop.fit` into the method's user checkpoint."""
+
+    progress = Signal(str, float, dict)  # stage, fraction of the whole run, info
+    finished = Signal(object)  # loop.Result
+    failed = Signal(str)
+    cancelled = Signal()
+    done = Signal()
+
+    def __init__(self, folder: str, method: str, config: loop.Config, resume: bool = False,
+                 windows_per_video: int = 1) -> None:
+        super().__init__()
+        self.folder, self.method, self.config, self.resume = folder, method, config, resume
+        self.windows_per_video = windows_per_video
+        self.cancel_event = threading.Event()
+        self.thread: QThread | None = None
+
+    def cancel(self) -> None:
+        self.cancel_event.set()
+
+    def _report(self, stage: str, frac: float, info: dict) -> None:
+        # features take the first 30 % of the bar, the epochs the rest
+        whole = 0.3 * frac if stage == "features" else 0.3 + 0.7 * frac
+        self.progress.emit(stage, whole, dict(info))
+
+    @Slot()
+    def run(self) -> None:
+        try:
+            ds = tdata.from_videos(self.folder, progress=self._report, cancel=self.cancel_event,
+                                   windows_per_video=self.windows_per_video)
+            res = loop.fit(self.method, ds, self.config, self._report, self.cancel_event, resume=self.resume)
+        except Cancelled:
+            self.cancelled.emit()
+        except torch.cuda.OutOfMemoryError:
+            self.failed.emit("The GPU ran out of memory: try a smaller batch size or the CPU.")
+        except VsumError as e:
+            self.failed.emit(f"{str(e).rstrip('.')}.")
+        except Exception as e:
+            self.failed.emit(workers.unexpected("Training", e))
+        else:
+            self.finished.emit(res)
+        self.done.emit()
+
+
+class TrainerPanel(QDialog):
+    """Folder, method, epochs, batch size, device; Start / Resume / Cancel; progress and loss."""
+
+    trained = Signal(str, object)  # method, checkpoint path
+    failed = Signal(str)  # one sentence for the user
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Trainer — vsumgui")
+        self.worker: TrainWorker | None = None
+        self.hparams: dict = {}  # method hyper-parameter overrides (tests use small windows)
+        self.windows_per_video = 1
+        self._started = 0.0
+        self.losses: list[float] = []
+        self.folder = QLineEdit()
+        self.folder.setPlaceholderText("A folder of videos (subfolders included)")
+        self.folder.editingFinished.connect(lambda: self.set_folder(self.folder.text()))
+        browse = QPushButton("Choose…")
+        browse.clicked.connect(self.choose_folder)
+        self.folder_info = QLabel("No folder chosen")
+        self.method = QComboBox()
+        for n in trainable():
+            self.method.addItem(methods.create(n).title or n, n)
+        self.method.currentIndexChanged.connect(self._set_enabled)
+        self.epochs = QSpinBox()
+        self.epochs.setRange(1, 1000)
+        self.epochs.setValue(loop.Config.epochs)
+        self.batch = QSpinBox()
+        self.batch.setRange(1, 4096)
+        self.batch.setValue(loop.Config.batch_size)
+        self.device = QComboBox()
+        for title, spec in devices():
+            self.device.addItem(title, spec)
+        self.start_button = QPushButton("Start")
+        self.resume_button = QPushButton("Resume")
+        self.resume_button.setToolTip("Continue the method's last run from its checkpoint, up to the epochs asked")
+        self.cancel_button = QPushButton("Cancel")
+        self.start_button.clicked.connect(lambda: self.start(False))
+        self.resume_button.clicked.connect(lambda: self.start(True))
+        self.cancel_button.clicked.connect(self.cancel)
+        self.progress = QProgressBar()
+        self.progress.setRange(0, 1000)
+        self.progress.setFormat("Ready")
+        self.time_info = QLabel("")
+        self.plot = pg.PlotWidget(background="w")
+        self.plot.setLabel("bottom", "step")
+        self.plot.setLabel("left", "loss")
+        self.plot.setMinimumHeight(160)
+        self.loss_curve = self.plot.plot([], [], pen=pg.mkPen("#1f77b4", width=2))
+
+        row = QHBoxLayout()
+        row.addWidget(self.folder, 1)
+        row.addWidget(browse)
+        form = QFormLayout()
+        form.addRow("Videos", row)
+        form.addRow("", self.folder_info)
+        form.addRow("Method", self.method)
+        form.addRow("Epochs", self.epochs)
+        form.addRow("Batch size", self.batch)
+        form.addRow("Device", self.device)
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.start_button)
+        buttons.addWidget(self.resume_button)
+        buttons.addWidget(self.cancel_button)
+        buttons.addStretch(1)
+        lay = QVBoxLayout(self)
+        lay.addLayout(form)
+        lay.addLayout(buttons)
+        lay.addWidget(self.progress)
+        lay.addWidget(self.time_info)
+        lay.addWidget(self.plot, 1)
+        self.count = 0
+        self._set_enabled()
+
+    @property
+    def method_name(self) -> str | None:
+        return self.method.currentData()
+
+    def checkpoint(self) -> Path | None:
+        return checkpoints.user_path(self.method_name) if self.method_name else None
+
+    def _set_enabled(self) -> None:
+        running = self.worker is not None
+        ready = self.count > 0 and self.method_name is not None and not running
+        self.start_button.setEnabled(ready)
+        ck = self.checkpoint()
+        self.resume_button.setEnabled(ready and ck is not None and ck.is_file())
+        self.cancel_button.setEnabled(running)
+        for w in (self.folder, self.method, self.epochs, self.batch, self.device):
+            w.setEnabled(not running)
+
+    def choose_folder(self) -> None:
+        path = QFileDialog.getExistingDirectory(self, "A folder of videos", self.folder.text() or str(Path.home()))
+        if path:
+            self.set_folder(path)
+
+    def set_folder(self, path: str) -> None:
+        """Show how many videos the folder holds and their total duration (unreadable ones named)."""
+        self.folder.setText(path)
+        self.count = 0
+        try:
+            found = tdata.find_videos(path)
+        except VsumError as e:
+            self.folder_info.setText(f"{str(e).rstrip('.')}.")
+            self._set_enabled()
+            return
+        total, bad = 0.0, 0
+        for p in found:
+            try:
+                total += probe(p).duration
+                self.count += 1
+            except VsumError:
+                bad += 1
+        text = f"{self.count} video{'s' if self.count != 1 else ''} · {fmt_time(total)} in all"
+        self.folder_info.setText(text + (f" · {bad} unreadable" if bad else ""))
+        self._set_enabled()
+
+    def start(self, resume: bool = False) -> None:
+        if self.worker is not None or not self.count or self.method_name is None:
+            return
+        config = loop.Config(out=self.checkpoint(), epochs=self.epochs.value(), batch_size=self.batch.value(),
+                             device=self.device.currentData(), hparams=dict(self.hparams))
+        w = TrainWorker(self.folder.text(), self.method_name, config, resume, self.windows_per_video)
+        w.progress.connect(self._on_progress)
+        w.finished.connect(self._on_finished)
+        w.failed.connect(self._on_failed)
+        w.cancelled.connect(self._on_cancelled)
+        w.done.connect(self._on_done)
+        self.worker = w
+        self.losses = []
+        self.loss_curve.setData([], [])
+        self._started = time.perf_counter()
+        self.progress.setValue(0)
+        self.progress.setFormat("Starting…")
+        self._set_enabled()
+        workers.start(w)
+
+    def cancel(self) -> None:
+        if self.worker is not None:
+            self.worker.cancel()
+            self.cancel_button.setEnabled(False)
+            self.progress.setFormat("Cancelling…")
+
+    def _mine(self) -> bool:
+        return self.worker is not None and self.sender() is self.worker
+
+    def _on_progress(self, stage: str, frac: float, info: dict) -> None:
+        if not self._mine():
+            return
+        self.progress.setValue(int(min(max(frac, 0.0), 1.0) * 1000))
+        if stage == "features":
+            what = info.get("video", "")
+            self.progress.setFormat(f"Features {what} … %p%" if what else "Features … %p%")
+        elif stage in ("train", "epoch"):
+            self.progress.setFormat(f"Epoch {info.get('epoch')}/{info.get('epochs')} … %p%")
+            if stage == "train" and "loss" in info:
+                self.losses.append(float(info["loss"]))
+                self.loss_curve.setData(list(range(1, len(self.losses) + 1)), self.losses)
+        elif stage == "device" and info.get("message"):
+            self.time_info.setText(str(info["message"]))
+        took = time.perf_counter() - self._started
+        left = took * (1 - frac) / frac if frac > 0.01 else None
+        self.time_info.setText(f"Elapsed {fmt_time(took)}" + (f" · about {fmt_time(left)} left" if left is not None else ""))
+
+    def _on_finished(self, res: loop.Result) -> None:
+        if not self._mine():
+            return
+        self.progress.setValue(1000)
+        self.progress.setFormat(f"Done: epoch {res.epoch} saved")
+        self.trained.emit(self.method_name, res.checkpoint)
+
+    def _on_failed(self, text: str) -> None:
+        if self._mine():
+            self.progress.setFormat("Failed: the last good checkpoint is kept")
+            self.time_info.setText(text)
+            self.failed.emit(text)
+
+    def _on_cancelled(self) -> None:
+        if self._mine():
+            self.progress.setFormat("Cancelled: the last good checkpoint is kept (Resume continues)")
+
+    def _on_done(self) -> None:
+        if self.sender() is self.worker:
+            self.worker = None
+            self._set_enabled()
+
+    def stop(self) -> None:
+        """Cancel a run and wait for its thread (the window is closing)."""
+        w, self.worker = self.worker, None
+        workers.stop(w)
+
+    def closeEvent(self, event) -> None:  # noqa: N802
+        # closing the panel while training keeps training (Tools → Trainer… shows it again)
+        super().closeEvent(event)

@@ -1,0 +1,193 @@
+"""Work off the GUI thread: the summarize pipeline, personalization and shot thumbnails, each in a QThread."""
+
+from __future__ import annotations
+
+import sys
+import threading
+import traceback
+from pathlib import Path
+
+import cv2
+import numpy as np
+from PySide6.QtCore import QObject, Qt, QThread, Signal, Slot
+from PySide6.QtGui import QImage
+
+from vsumgui.core.errors import Cancelled, VsumError
+from vsumgui.core.labels import LabelStore
+from vsumgui.core.personalize import curve_name, personalize
+from vsumgui.core.pipeline import Options, Summary, summarize
+from vsumgui.core.video import read_frame
+
+
+def to_qimage(rgb: np.ndarray) -> QImage:
+    """An RGB array as a QImage that owns its pixels (safe to pass between threads)."""
+    rgb = np.ascontiguousarray(rgb)
+    h, w = rgb.shape[:2]
+    return QImage(rgb.data, w, h, 3 * w, QImage.Format.Format_RGB888).copy()
+
+
+def unexpected(what: str, e: BaseException) -> str:
+    """One sentence for a bug; the traceback goes to stderr for a report, never to the user."""
+    traceback.print_exception(type(e), e, e.__traceback__, file=sys.stderr)
+    return f"{what} failed unexpectedly ({type(e).__name__}: {e})."
+
+
+class SummarizeWorker(QObject):
+    """Runs `pipeline.summarize` once; lives in its own QThread (see `start`)."""
+
+    progress = Signal(str, float)  # stage, fraction
+    finished = Signal(object)  # Summary
+    failed = Signal(str)  # one sentence for the user
+    cancelled = Signal()
+    done = Signal()  # after any of the three above
+
+    def __init__(self, path: str | Path, options: Options | None = None) -> None:
+        super().__init__()
+        self.path = str(path)
+        self.options = options or Options()
+        self.cancel_event = threading.Event()
+        self.thread: QThread | None = None
+
+    def cancel(self) -> None:
+        self.cancel_event.set()
+
+    @Slot()
+    def run(self) -> None:
+        try:
+            summary: Summary = summarize(self.path, self.options, self.progress.emit, self.cancel_event)
+        except Cancelled:
+            self.cancelled.emit()
+        except VsumError as e:
+            self.failed.emit(str(e))
+        except Exception as e:  # a bug: reported in one line, the window stays usable
+            self.failed.emit(unexpected("Summarize", e))
+        else:
+            if self.cancel_event.is_set():  # cancelled after the last check: drop the result
+                self.cancelled.emit()
+            else:
+                self.finished.emit(summary)
+        self.done.emit()
+
+
+class PersonalizeWorker(QObject):
+    """Runs `personalize.personalize` once (fits the profile's head, adds its curve to the summary)."""
+
+    progress = Signal(str, float)
+    finished = Signal(str)  # the new curve's name
+    failed = Signal(str)
+    cancelled = Signal()
+    done = Signal()
+
+    def __init__(self, summary: Summary, profile: str, store: LabelStore, base: str | None = None) -> None:
+        super().__init__()
+        self.summary, self.profile, self.store, self.base = summary, profile, store, base
+        self.cancel_event = threading.Event()
+        self.thread: QThread | None = None
+
+    def cancel(self) -> None:
+        self.cancel_event.set()
+
+    @Slot()
+    def run(self) -> None:
+        try:
+            personalize(self.summary, self.profile, self.store, self.base, self.progress.emit, self.cancel_event)
+        except Cancelled:
+            self.cancelled.emit()
+        except VsumError as e:
+            self.failed.emit(str(e))
+        except Exception as e:
+            self.failed.emit(unexpected("Personalize", e))
+        else:
+            self.finished.emit(curve_name(self.profile))
+        self.done.emit()
+
+
+class ThumbnailWorker(QObject):
+    """Decodes one small frame from the middle of each shot, in shot order."""
+
+    thumbnail = Signal(int, QImage)
+    done = Signal()
+
+    def __init__(self, path: str | Path, shot_secs: np.ndarray, height: int = 72) -> None:
+        super().__init__()
+        self.path = str(path)
+        self.shot_secs = np.asarray(shot_secs, dtype=np.float64)
+        self.height = height
+        self.cancel_event = threading.Event()
+        self.thread: QThread | None = None
+
+    def cancel(self) -> None:
+        self.cancel_event.set()
+
+    @Slot()
+    def run(self) -> None:
+        try:
+            for i, (s, e) in enumerate(self.shot_secs):
+                if self.cancel_event.is_set():
+                    break
+                rgb = read_frame(self.path, (s + e) / 2)
+                if rgb is None:
+                    continue
+                h, w = rgb.shape[:2]
+                size = (max(1, round(w * self.height / h)), self.height)
+                self.thumbnail.emit(i, to_qimage(cv2.resize(rgb, size, interpolation=cv2.INTER_AREA)))
+        except VsumError:
+            pass  # the file went away: the timeline keeps plain blocks
+        except Exception as e:
+            unexpected("Thumbnails", e)
+        self.done.emit()
+
+
+class _Reaper(QObject):
+    """Holds each worker and its thread until the thread has really ended.
+
+    A QThread destroyed while running aborts the process, and Python would destroy it as soon
+    as the window drops its worker; this owner lets go only after `finished` (and a wait).
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.running: dict[QThread, QObject] = {}
+
+    @Slot()
+    def reap(self) -> None:
+        thread = self.sender()
+        if isinstance(thread, QThread):
+            thread.wait()
+            self.running.pop(thread, None)
+
+
+_reaper: _Reaper | None = None
+
+
+def start(worker: QObject) -> QThread:
+    """Move `worker` to a new thread and run it; the thread ends when the worker is done.
+
+    Call from the GUI thread.
+    """
+    global _reaper
+    if _reaper is None:
+        _reaper = _Reaper()
+    thread = QThread()
+    worker.thread = thread
+    worker.moveToThread(thread)
+    thread.started.connect(worker.run)
+    # direct: quit is thread-safe, and a GUI thread blocked in `stop` could not deliver a queued one
+    worker.done.connect(thread.quit, Qt.ConnectionType.DirectConnection)
+    thread.finished.connect(_reaper.reap)
+    _reaper.running[thread] = worker
+    thread.start()
+    return thread
+
+
+def running() -> int:
+    """How many worker threads have not been reaped yet."""
+    return len(_reaper.running) if _reaper else 0
+
+
+def stop(worker: QObject | None, wait_ms: int = 10000) -> None:
+    """Cancel a worker and wait for its thread (closing the window)."""
+    if worker is None or worker.thread is None:
+        return
+    worker.cancel()
+    worker.thread.wait(wait_ms)
