@@ -297,3 +297,16 @@ def test_shortcuts_and_plot_click_seek(window, qtbot, sample_video):
     qtbot.waitUntil(lambda: abs(window.preview.position - 20.0) < 0.3, timeout=10_000)
     assert abs(window.curves.playheads[0].value() - window.preview.position) < 0.05
     assert window.timeline.position == window.preview.position
+
+
+def test_reopen_shows_the_cached_summary_at_once(window, qtbot, sample_video, sample_summary, monkeypatch):
+    with qtbot.waitSignal(window.summaryShown, timeout=60_000):
+        assert window.open_video(sample_video)  # summarized before (the session's summary): no click needed
+    s = window.summary
+    assert s.cache_hit and len(s.shot_secs) == len(sample_summary.shot_secs)
+    assert set(window.curves.curves) == {n for n in s.scores if window.method_list.is_visible(n)}
+    assert window.timeline.chosen == set(s.selection.shots)
+    # a video never summarized waits for the Summarize button
+    monkeypatch.setenv("VSUMGUI_CACHE_DIR", str(paths.cache_dir() / "empty"))
+    assert window.open_video(sample_video)
+    assert window.worker is None and window.summary is None

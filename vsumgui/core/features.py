@@ -64,10 +64,22 @@ def content_key(path: str | os.PathLike) -> str:
     """A hash of the file's bytes: all of a small file; 64 spread 1 MiB chunks of a large one.
 
     Reading every byte of an hour of video would cost seconds on each open; the size plus
-    spread chunks tells real videos apart, and a renamed or moved file keeps its key.
+    spread chunks tells real videos apart, and a renamed or moved file keeps its key. The key
+    is remembered for the process while the file's size and modification time stay the same.
     """
+    st = os.stat(path)
+    stamp = (os.path.abspath(path), st.st_size, st.st_mtime_ns, st.st_ino)
+    key = _KEYS.get(stamp)
+    if key is None:
+        key = _KEYS[stamp] = _hash_file(path, st.st_size)
+    return key
+
+
+_KEYS: dict[tuple, str] = {}
+
+
+def _hash_file(path: str | os.PathLike, size: int) -> str:
     h = hashlib.blake2b(digest_size=16)
-    size = os.path.getsize(path)
     h.update(str(size).encode())
     with open(path, "rb") as f:
         if size <= 64 * _CHUNK:

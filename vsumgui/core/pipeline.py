@@ -156,6 +156,16 @@ def _score(m: methods.Method, feats: feat.Features, use_cache: bool) -> methods.
     return ms
 
 
+def summarized_before(path: str | os.PathLike, options: Options | None = None) -> bool:
+    """True when the video's features are in the cache, so `summarize` needs no decoding."""
+    opts = options or Options()
+    try:
+        key = feat.content_key(path)
+    except OSError:
+        return False
+    return feat.cache_path(key, opts.backbone, opts.sample_rate, opts.sampling).exists()
+
+
 def summarize(
     path: str | os.PathLike,
     options: Options | None = None,

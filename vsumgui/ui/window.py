@@ -15,7 +15,7 @@ from PySide6.QtWidgets import QComboBox, QFileDialog, QGroupBox, QHBoxLayout, QL
 from vsumgui.core import personalize as personal
 from vsumgui.core.errors import VideoError, VsumError
 from vsumgui.core.labels import DEFAULT_PROFILE, KEEP, NAMES, SKIP, LabelStore
-from vsumgui.core.pipeline import DEFAULT_MODE, Options, Summary
+from vsumgui.core.pipeline import DEFAULT_MODE, Options, Summary, summarized_before
 from vsumgui.core.video import VideoInfo, probe
 from vsumgui.ui import compat, worker as workers
 from vsumgui.ui.controls import RunPanel, SelectionPanel
@@ -339,6 +339,8 @@ class MainWindow(QMainWindow):
         self._remember(path)
         self._set_enabled()
         self.statusBar().showMessage(f"Opened {path}", 5000)
+        if summarized_before(path, self._options()):  # re-opened: its curves come from the cache at once
+            self.summarize()
         return True
 
     def dragEnterEvent(self, event) -> None:  # noqa: N802
@@ -355,8 +357,7 @@ class MainWindow(QMainWindow):
     def summarize(self) -> None:
         if self.path is None or self.worker is not None or self.personalizer is not None:
             return
-        opts = Options(ratio=self.selection.ratio, mode=self.selection.mode_name)
-        w = workers.SummarizeWorker(self.path, opts)
+        w = workers.SummarizeWorker(self.path, self._options())
         w.progress.connect(self._on_progress)
         w.finished.connect(self._on_finished)
         w.failed.connect(self._on_failed)
@@ -367,6 +368,9 @@ class MainWindow(QMainWindow):
         self.run_panel.running(True)
         self._set_enabled()
         workers.start(w)
+
+    def _options(self) -> Options:
+        return Options(ratio=self.selection.ratio, mode=self.selection.mode_name)
 
     def cancel(self) -> None:
         if self.personalizer is not None:
