@@ -202,8 +202,11 @@ def extract(
         worker.join()
     n_frames = max(stats.get("n_frames", info.n_frames), 1)
     end = stats.get("end", times[-1])
-    if n_frames != info.n_frames or info.duration < end:  # the container was wrong; trust the decoder
-        info = VideoInfo(info.path, info.fps, n_frames, max(info.duration, end), info.width,
+    # a stated duration far past the last decoded frame is wrong (a damaged header): shots and
+    # the summary budget must end where the video does
+    lie = end > 0 and info.duration - end > max(1.0, 0.02 * end)
+    if n_frames != info.n_frames or info.duration < end or lie:  # the container was wrong; trust the decoder
+        info = VideoInfo(info.path, info.fps, n_frames, end if lie else max(info.duration, end), info.width,
                          info.height, info.rotation)
     out = Features(info, backbone, sample_rate, np.concatenate(feats).astype(np.float32),
                    np.asarray(times, dtype=np.float64), np.asarray(picks, dtype=np.int64), sampling=sampling)

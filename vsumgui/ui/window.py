@@ -390,6 +390,11 @@ class MainWindow(QMainWindow):
         took = time.perf_counter() - self._started
         self.statusBar().showMessage(f"Summarized in {took:.1f} s"
                                      f"{' (features from the cache)' if summary.cache_hit else ''}", 10000)
+        if summary.video != self.info:  # decoding corrected the container's length or frame count
+            self.info = summary.video
+            self.status_info.setText(f"{fmt_time(self.info.duration)} · {self.info.width}×{self.info.height} · "
+                                     f"{fmt_fps(self.info.fps)}")
+            self.preview.set_info(self.info)
         self._apply_personal(summary)
         self.show_summary(summary)
 
