@@ -168,6 +168,20 @@ class Media:
         return p
 
     @staticmethod
+    def _raw_h264(d: Path) -> Path:
+        # an elementary stream as some cameras and drones write: no container, so no stated
+        # length, frame count or timestamps at all
+        p = d / "camera.h264"
+        ffmpeg("-f", "lavfi", "-i", f"{SRC}:duration=4", *H264, "-f", "h264", p)
+        return p
+
+    @staticmethod
+    def _named_pipe(d: Path) -> Path:
+        p = d / "pipe.mp4"  # nobody writes into it: reading would wait for ever
+        os.mkfifo(p)
+        return p
+
+    @staticmethod
     def _unicode_path(d: Path) -> Path:
         folder = d / "my videos" / "été 2024 (copy)"
         folder.mkdir(parents=True)
@@ -197,6 +211,8 @@ CASES = {
     "header-too-long": Expect(4.0, 100),
     "header-too-short": Expect(4.0, 100),
     "concatenated-ts": Expect(6.0, 150),
+    "raw-h264": Expect(4.0, 100),
+    "named-pipe": Expect(error="not a regular file (a pipe or a device)"),
     "unicode-path": Expect(2.4, 60),
     "deleted": Expect(6.0, 150),
 }
@@ -258,7 +274,7 @@ def test_cli_awkward_input(case, media, tmp_path, capsys, monkeypatch):
         args.append("-q")
     before = cache_files()
     code = main(args)
-    err = capsys.readouterr().err
+    printed, err = capsys.readouterr()
     assert "Traceback" not in err
     if want.error:
         lines = err.strip().splitlines()
@@ -267,7 +283,10 @@ def test_cli_awkward_input(case, media, tmp_path, capsys, monkeypatch):
         assert not out.exists() and cache_files() == before
         return
     assert code == 0 and err == ""
-    check_summary(json.loads(out.read_text(encoding="utf-8")), want)
+    doc = json.loads(out.read_text(encoding="utf-8"))
+    check_summary(doc, want)
+    # a very short video can have every shot over the budget: the summary is empty, and says why
+    assert ("note: no shot fits in 15%" in printed) == (not doc["selection"]["segments"])
     if case == "deleted":
         assert not path.exists()  # it really went away while the decoder was reading it
 
@@ -332,6 +351,10 @@ def test_gui_awkward_input(case, media, window, qtbot, monkeypatch):
     w, h = want.size
     assert window.status_info.text().startswith(f"{fmt_time(s.video.duration)} · {w}×{h}")
     assert window.preview.slider.maximum() == int(s.video.duration * 1000)
+    if not s.selection.segments:  # nothing fits the budget: exporting says why
+        window.show_export()
+        assert window.last_message.text() == ("No shot fits in 15% of the video: "
+                                              "raise the summary length to choose one.")
     if case == "rotated":  # the preview shows the phone video upright
         qtbot.waitUntil(lambda: window.preview.frame_view.image is not None, timeout=30_000)
         img = window.preview.frame_view.image

@@ -84,6 +84,8 @@ def cmd_summarize(args: argparse.Namespace) -> int:
           f"{sel.duration:.2f} s of {v.duration:.2f} s")
     for s, e in sel.segments:
         print(f"  {_fmt(s)} - {_fmt(e)}")
+    if not sel.segments:  # a very short video: every shot is over the budget
+        print(f"note: no shot fits in {sel.ratio:.0%} of {_fmt(v.duration)}; ask for a longer summary with --ratio")
     if args.export:
         existing = [] if args.overwrite else export.preflight(summary, args.export, args.formats,
                                                               args.accurate, args.crossfade)

@@ -288,8 +288,12 @@ class MainWindow(QMainWindow):
     # -- messages -------------------------------------------------------------------------
     def show_export(self) -> None:
         """Open the export dialog for the current selection (needs a summary)."""
-        if self.summary is None or not self.summary.selection or not self.summary.selection.segments:
+        if self.summary is None or not self.summary.selection:
             self.message("Summarize the video first: there is nothing chosen to export yet.")
+            return
+        if not self.summary.selection.segments:  # a very short video: every shot is over the budget
+            self.message(f"No shot fits in {self.summary.selection.ratio:.0%} of the video: "
+                         "raise the summary length to choose one.")
             return
         from vsumgui.ui.export_dialog import ExportDialog
 
