@@ -18,6 +18,7 @@ import time
 from pathlib import Path
 
 from vsumgui.core import backbones, checkpoints as ckpts, methods
+from vsumgui.core.atomic import check_writable
 from vsumgui.core.errors import Cancelled, VsumError
 
 PROG = "vsumgui-train"
@@ -99,6 +100,8 @@ def cmd_pretrain(args: argparse.Namespace) -> int:
     config = loop.Config(out=out, epochs=args.epochs, batch_size=args.batch_size, device=args.device,
                          seed=args.seed, amp=not args.no_amp, hparams=_parse_hp(args.hp))
     device, _ = loop.resolve_device(args.device)
+    if rank == 0:
+        check_writable(out)  # before the features are extracted, not after the first epoch
     distributed = loop.init_distributed(device)
     try:
         def build() -> tdata.WindowDataset:

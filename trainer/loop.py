@@ -16,6 +16,8 @@ Epochs are counted from 1; after a resume they continue from the checkpoint's ep
 
 from __future__ import annotations
 
+import contextlib
+import glob
 import math
 import os
 import threading
@@ -32,6 +34,7 @@ from torch.utils.data import DataLoader, DistributedSampler, RandomSampler
 
 import vsumgui
 from vsumgui.core import checkpoints as ckpts, methods
+from vsumgui.core.atomic import check_writable
 from vsumgui.core.errors import Cancelled, VsumError
 from trainer.checkpoint import training_checkpoint
 from trainer.data import TrainProgress, WindowDataset, collate
@@ -166,6 +169,11 @@ def fit(
     hp = _hparams(cls, config.hparams)
     start_epoch, state = 0, None
     out = Path(config.out)
+    if lead:
+        check_writable(out)  # before the first epoch, not after it
+        for stale in out.parent.glob(f".{glob.escape(out.name)}.*.part"):  # left by a killed run's save
+            with contextlib.suppress(OSError):
+                stale.unlink()
     if resume:
         state = ckpts.load(out)
         state.check(method=cls.name, backbone=data.backbone, dim=data.dim)

@@ -10,7 +10,7 @@ import time
 from pathlib import Path
 
 from vsumgui.core import methods
-from vsumgui.core.atomic import write_text
+from vsumgui.core.atomic import check_writable, write_text
 from vsumgui.core.errors import Cancelled, VsumError
 from vsumgui.core.pipeline import DEFAULT_MODE
 from vsumgui.core.select import MODES
@@ -51,8 +51,12 @@ def cmd_summarize(args: argparse.Namespace) -> int:
     from vsumgui.core.pipeline import Options, summarize
 
     opts = Options(methods=args.method or None, driver=args.driver, ratio=args.ratio, mode=args.mode,
-                   sample_rate=args.sample_rate, use_cache=not args.no_cache, fast=args.fast)
+                   sample_rate=args.sample_rate, use_cache=not args.no_cache, fast=args.fast,
+                   checkpoints=dict(args.checkpoint or []))
     bar = None if args.quiet else ProgressBar()
+    for out in (args.json, args.csv):  # an output that cannot be written fails now, not after the work
+        if out:
+            check_writable(out)
     if args.export:  # a folder that cannot be written fails now, not after the summary is computed
         from vsumgui.core import export
 
@@ -80,6 +84,8 @@ def cmd_summarize(args: argparse.Namespace) -> int:
           f"{sel.duration:.2f} s of {v.duration:.2f} s")
     for s, e in sel.segments:
         print(f"  {_fmt(s)} - {_fmt(e)}")
+    if not sel.segments:  # a very short video: every shot is over the budget
+        print(f"note: no shot fits in {sel.ratio:.0%} of {_fmt(v.duration)}; ask for a longer summary with --ratio")
     if args.export:
         existing = [] if args.overwrite else export.preflight(summary, args.export, args.formats,
                                                               args.accurate, args.crossfade)
@@ -138,6 +144,14 @@ def _formats(spec: str) -> list[str]:
         raise argparse.ArgumentTypeError(str(e)) from e
 
 
+def _checkpoint(spec: str) -> tuple[str, str]:
+    """METHOD=FILE -> (method, file)."""
+    name, sep, path = spec.partition("=")
+    if not sep or not name.strip() or not path:
+        raise argparse.ArgumentTypeError(f"expected METHOD=FILE, not {spec!r}")
+    return name.strip(), path
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="vsumgui", description="Video summarizer. With no command, opens the window.")
     sub = p.add_subparsers(dest="command", required=True)
@@ -151,6 +165,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--sample-rate", type=float, default=2.0, help="frames sampled per second (default 2)")
     s.add_argument("--json", metavar="OUT", help="write the JSON document here")
     s.add_argument("--csv", metavar="OUT", help="write the shot list as CSV here")
+    s.add_argument("--checkpoint", type=_checkpoint, action="append", metavar="METHOD=FILE",
+                   help="use this checkpoint for a method (repeatable; default: the user's, else the demo one)")
     s.add_argument("--no-cache", action="store_true", help="neither read nor write the feature cache")
     s.add_argument("--fast", action="store_true",
                    help="quick first look: decode keyframes only (many times faster; shots fall on keyframes)")

@@ -46,3 +46,24 @@ def write_text(path: str | os.PathLike, text: str) -> None:
     """Write text atomically (UTF-8)."""
     with atomic_path(path) as tmp:
         tmp.write_text(text, encoding="utf-8")
+
+
+def check_writable(path: str | os.PathLike) -> None:
+    """Raise VsumError unless a file can be written at `path`: before long work, not after it.
+
+    Tries a real file in the folder (or its nearest existing parent, where the folder is not
+    made yet): permission bits say nothing to root or on read-only mounts."""
+    path = Path(path)
+    if path.is_dir():
+        raise VsumError(f"{path}: is a folder, not a file name")
+    folder = path.parent
+    while not folder.exists() and folder.parent != folder:
+        folder = folder.parent
+    if not folder.is_dir():
+        raise VsumError(f"{path.parent}: cannot write here ({folder} is not a folder)")
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=".vsumgui-check-", dir=folder)
+        os.close(fd)
+        os.unlink(tmp)
+    except OSError as e:
+        raise VsumError(f"{path.parent}: cannot write here ({e.strerror})") from e

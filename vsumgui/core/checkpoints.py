@@ -14,6 +14,7 @@ checkpoint bundled in `resources/checkpoints/<method>.pt`.
 
 from __future__ import annotations
 
+import io
 import json
 import os
 from dataclasses import dataclass, field
@@ -93,8 +94,12 @@ def save(path: str | os.PathLike, ckpt: Checkpoint) -> Path:
         raise ValueError(f"checkpoint header lacks {missing}")
     blob = {"format": FORMAT, "version": VERSION, "header": json.dumps(ckpt.header, sort_keys=True),
             "model": _cpu(ckpt.model), "optimizer": _cpu(ckpt.optimizer), "scaler": _cpu(ckpt.scaler)}
+    # serialized in memory, then one plain write: torch.save straight to a file on a full disk
+    # raises an obscure RuntimeError; a plain write raises OSError ("the disk is full")
+    data = io.BytesIO()
+    torch.save(blob, data)
     with atomic_path(path) as tmp:
-        torch.save(blob, tmp)
+        tmp.write_bytes(data.getbuffer())
     return path
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import io
 import os
 import queue
 import threading
@@ -26,7 +27,7 @@ import numpy as np
 
 from vsumgui.core import backbones, paths, shots
 from vsumgui.core.atomic import atomic_path
-from vsumgui.core.errors import check_cancel
+from vsumgui.core.errors import VsumError, check_cancel
 from vsumgui.core.video import Progress, VideoInfo, check_file, iter_keyframes, iter_samples, probe
 
 BATCH = 16  # frames per inference call; larger batches gain little and delay the first results
@@ -112,34 +113,53 @@ def _read_cache(path: Path, video_path: str) -> Features | None:
             info = VideoInfo(video_path, float(f["fps"][()]), int(f["n_frames"][()]),
                              float(a["duration"]), int(a["width"]), int(a["height"]), int(a["rotation"]))
             cps = np.asarray(f["change_points"]) if "change_points" in f else None
-            return Features(info, str(a["backbone"]), float(a["sample_rate"]),
-                            np.asarray(f["features"], dtype=np.float32), np.asarray(f["times"]),
-                            np.asarray(f["picks"]), str(a["key"]), cps,
-                            sampling=str(a.get("sampling", "frames")))
+            feats = Features(info, str(a["backbone"]), float(a["sample_rate"]),
+                             np.asarray(f["features"], dtype=np.float32), np.asarray(f["times"], dtype=np.float64),
+                             np.asarray(f["picks"]), str(a["key"]), cps,
+                             sampling=str(a.get("sampling", "frames")))
+        _check(feats)
+        return feats
     except Exception:  # any damage: the cache is rebuilt, never trusted
         with contextlib.suppress(OSError):
             path.unlink()
         return None
 
 
+def _check(feats: Features) -> None:
+    """Raise ValueError unless cached features are whole and consistent (a readable HDF5 file
+    can still hold arrays that disagree, and they would fail far from here)."""
+    x, t = feats.features, feats.times
+    dim = backbones.get(feats.backbone).dim
+    if (x.ndim != 2 or len(x) == 0 or len(t) != len(x) or len(feats.picks) != len(x) or (dim and x.shape[1] != dim)
+            or not np.isfinite(x).all() or not np.isfinite(t).all() or (len(t) > 1 and np.any(np.diff(t) <= 0))
+            or not (feats.video.duration > 0 and feats.video.fps > 0 and feats.video.n_frames > 0)):
+        raise ValueError("inconsistent cached features")
+
+
 def write_cache(feats: Features, path: Path | None = None) -> Path:
-    """Write features (and change points, when known) atomically in the eccv16 layout."""
+    """Write features (and change points, when known) atomically in the eccv16 layout.
+
+    The HDF5 file is built in memory and written with one plain write: HDF5 failing on a
+    full disk raises RuntimeError from its close and can crash the interpreter at exit, while
+    a plain write raises OSError, which `atomic_path` turns into a clear VsumError."""
     path = path or cache_path(feats.key, feats.backbone, feats.sample_rate, feats.sampling)
+    image = io.BytesIO()
+    with h5py.File(image, "w") as f:
+        f["features"] = feats.features
+        f["times"] = feats.times
+        f["picks"] = feats.picks
+        f["n_frames"] = feats.video.n_frames
+        f["fps"] = feats.video.fps
+        if feats.change_points is not None:
+            f["change_points"] = feats.change_points
+            f["n_frame_per_seg"] = feats.change_points[:, 1] - feats.change_points[:, 0] + 1
+        for k, v in (("duration", feats.video.duration), ("width", feats.video.width),
+                     ("height", feats.video.height), ("rotation", feats.video.rotation),
+                     ("backbone", feats.backbone), ("sample_rate", feats.sample_rate),
+                     ("key", feats.key), ("sampling", feats.sampling)):
+            f.attrs[k] = v
     with atomic_path(path) as tmp:
-        with h5py.File(tmp, "w") as f:
-            f["features"] = feats.features
-            f["times"] = feats.times
-            f["picks"] = feats.picks
-            f["n_frames"] = feats.video.n_frames
-            f["fps"] = feats.video.fps
-            if feats.change_points is not None:
-                f["change_points"] = feats.change_points
-                f["n_frame_per_seg"] = feats.change_points[:, 1] - feats.change_points[:, 0] + 1
-            for k, v in (("duration", feats.video.duration), ("width", feats.video.width),
-                         ("height", feats.video.height), ("rotation", feats.video.rotation),
-                         ("backbone", feats.backbone), ("sample_rate", feats.sample_rate),
-                         ("key", feats.key), ("sampling", feats.sampling)):
-                f.attrs[k] = v
+        tmp.write_bytes(image.getbuffer())
     return path
 
 
@@ -214,8 +234,11 @@ def extract(
         worker.join()
     n_frames = max(stats.get("n_frames", info.n_frames), 1)
     end = stats.get("end", times[-1])
-    if n_frames != info.n_frames or info.duration < end:  # the container was wrong; trust the decoder
-        info = VideoInfo(info.path, info.fps, n_frames, max(info.duration, end), info.width,
+    # a stated duration far past the last decoded frame is wrong (a damaged header): shots and
+    # the summary budget must end where the video does
+    lie = end > 0 and info.duration - end > max(1.0, 0.02 * end)
+    if n_frames != info.n_frames or info.duration < end or lie:  # the container was wrong; trust the decoder
+        info = VideoInfo(info.path, info.fps, n_frames, end if lie else max(info.duration, end), info.width,
                          info.height, info.rotation)
     out = Features(info, backbone, sample_rate, np.concatenate(feats).astype(np.float32),
                    np.asarray(times, dtype=np.float64), np.asarray(picks, dtype=np.int64), sampling=sampling)
@@ -281,5 +304,8 @@ def ensure(
         secs = shots.shot_times(feats.shot_idx, feats.times, feats.video.duration)
         feats.change_points = shots.change_points(secs, feats.video.fps, feats.video.n_frames)
         check_cancel(cancel)
-        write_cache(feats)
+        try:
+            write_cache(feats)
+        except VsumError as e:
+            raise VsumError(f"cannot save the features in the cache ({e})") from e
     return feats, hit

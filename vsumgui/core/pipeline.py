@@ -111,6 +111,9 @@ class Summary:
 def resolve_methods(names: list[str] | None, checkpoints: dict[str, str] | None = None) -> list[methods.Method]:
     """Method objects for the names given, or every ready method; unknown or untrained names fail."""
     checkpoints = checkpoints or {}
+    for n in checkpoints:
+        if not methods.method_class(n).trainable:  # also: VsumError for an unknown name
+            raise VsumError(f"method {n!r} takes no checkpoint (it is not trained)")
     if names:
         chosen = [methods.create(n, checkpoints.get(n)) for n in names]
         for m in chosen:

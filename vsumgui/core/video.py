@@ -50,6 +50,8 @@ def check_file(path: Path) -> None:
         raise VideoError(path, "no such file")
     if path.is_dir():
         raise VideoError(path, "is a folder, not a video file")
+    if not path.is_file():  # reading a pipe or a device could block for ever
+        raise VideoError(path, "not a regular file (a pipe or a device)")
     if not os.access(path, os.R_OK):
         raise VideoError(path, "permission denied")
     if path.stat().st_size == 0:

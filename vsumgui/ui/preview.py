@@ -395,6 +395,16 @@ class Preview(QWidget):
         self.backend.load(self.path, info)
         self._show_position(0.0)
 
+    def set_info(self, info: VideoInfo) -> None:
+        """Correct the length of the loaded video (decoding found the container's figure wrong)."""
+        if self.info is None:
+            return
+        self.info = info
+        if self.backend is not None:
+            self.backend.info = info
+        self.slider.setRange(0, int(info.duration * 1000))
+        self._show_position(min(self.position, info.duration))
+
     def unload(self) -> None:
         if self.backend is not None:
             self.backend.close()

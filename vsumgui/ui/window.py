@@ -288,8 +288,12 @@ class MainWindow(QMainWindow):
     # -- messages -------------------------------------------------------------------------
     def show_export(self) -> None:
         """Open the export dialog for the current selection (needs a summary)."""
-        if self.summary is None or not self.summary.selection or not self.summary.selection.segments:
+        if self.summary is None or not self.summary.selection:
             self.message("Summarize the video first: there is nothing chosen to export yet.")
+            return
+        if not self.summary.selection.segments:  # a very short video: every shot is over the budget
+            self.message(f"No shot fits in {self.summary.selection.ratio:.0%} of the video: "
+                         "raise the summary length to choose one.")
             return
         from vsumgui.ui.export_dialog import ExportDialog
 
@@ -394,6 +398,11 @@ class MainWindow(QMainWindow):
         took = time.perf_counter() - self._started
         self.statusBar().showMessage(f"Summarized in {took:.1f} s"
                                      f"{' (features from the cache)' if summary.cache_hit else ''}", 10000)
+        if summary.video != self.info:  # decoding corrected the container's length or frame count
+            self.info = summary.video
+            self.status_info.setText(f"{fmt_time(self.info.duration)} · {self.info.width}×{self.info.height} · "
+                                     f"{fmt_fps(self.info.fps)}")
+            self.preview.set_info(self.info)
         self._apply_personal(summary)
         self.show_summary(summary)
 

@@ -63,6 +63,8 @@ def run_ffmpeg(args: list[str], duration: float, what: str, progress: "Fraction 
         if rc != 0:
             err.seek(0)
             lines = [ln.strip() for ln in err.read().decode("utf-8", "replace").splitlines() if ln.strip()]
+            if any("No space left on device" in ln for ln in lines):
+                raise VsumError(f"{what}: the disk is full")
             raise VsumError(f"{what}: ffmpeg failed ({lines[-1] if lines else f'exit code {rc}'})")
     if progress:
         progress(1.0)
