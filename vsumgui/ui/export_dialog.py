@@ -4,43 +4,32 @@ The export itself is `vsumgui.core.export.export`, run in a worker thread."""
 
 from __future__ import annotations
 
-import threading
 from pathlib import Path
 
-from PySide6.QtCore import QObject, QThread, Signal, Slot
+from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (QCheckBox, QDialog, QFileDialog, QGridLayout, QHBoxLayout, QLabel, QLineEdit,
                                QMessageBox, QProgressBar, QPushButton, QVBoxLayout)
 
 from vsumgui.core import export
-from vsumgui.core.errors import Cancelled, VsumError
-from vsumgui.ui.worker import unexpected
+from vsumgui.core.errors import VsumError
+from vsumgui.ui import worker as workers
+from vsumgui.ui.worker import Job
 
 
-class ExportWorker(QObject):
-    progress = Signal(str, float)
-    finished = Signal(object)  # export.Result
-    failed = Signal(str)
-    cancelled = Signal()
+class ExportWorker(Job):
+    """Runs `export.export` once; finishes with its Result."""
+
+    what = "Export"
 
     def __init__(self, summary, out_dir: str, formats: list[str], accurate: bool, overwrite: bool) -> None:
         super().__init__()
         self.args = (summary, out_dir, formats, accurate, overwrite)
-        self.cancel_event = threading.Event()
 
-    @Slot()
-    def run(self) -> None:
-        summary, out_dir, formats, accurate, overwrite = self.args
-        try:
-            result = export.export(summary, out_dir, formats, accurate, overwrite, self.progress.emit,
-                                   self.cancel_event)
-        except Cancelled:
-            self.cancelled.emit()
-        except VsumError as e:
-            self.failed.emit(f"Export failed: {e}.")
-        except Exception as e:  # a bug: one sentence for the user, the traceback on stderr
-            self.failed.emit(unexpected("Export", e))
-        else:
-            self.finished.emit(result)
+    def work(self):
+        return export.export(*self.args, self.progress.emit, self.cancel_event)
+
+    def message(self, e: VsumError) -> str:
+        return f"Export failed: {e}."
 
 
 class ExportDialog(QDialog):
@@ -53,7 +42,6 @@ class ExportDialog(QDialog):
         self.setWindowTitle("Export summary")
         self.summary = summary
         self.worker: ExportWorker | None = None
-        self.thread_: QThread | None = None
         self.last_message = ""
         self.checks: dict[str, QCheckBox] = {}
         grid = QGridLayout()
@@ -121,18 +109,13 @@ class ExportDialog(QDialog):
         if existing and not self.confirm_overwrite(existing):
             return self.say("Nothing exported: the existing files were kept.")
         self.worker = ExportWorker(self.summary, out, formats, self.accurate.isChecked(), bool(existing))
-        self.thread_ = QThread(self)
-        self.worker.moveToThread(self.thread_)
-        self.thread_.started.connect(self.worker.run)
         self.worker.progress.connect(lambda stage, f: (self.bar.setValue(int(f * 1000)), self.status.setText(stage)))
         self.worker.finished.connect(self._finished)
         self.worker.failed.connect(self._ended)
         self.worker.cancelled.connect(lambda: self._ended("Export cancelled; the folder is as it was."))
-        for sig in (self.worker.finished, self.worker.failed, self.worker.cancelled):
-            sig.connect(self.thread_.quit)
         self.export_button.setEnabled(False)
         self.cancel_button.setText("Cancel")
-        self.thread_.start()
+        workers.start(self.worker)
 
     def _finished(self, result) -> None:
         notes = " ".join(getattr(result, "notes", []) or [])
@@ -145,16 +128,15 @@ class ExportDialog(QDialog):
         self.cancel_button.setText("Close")
 
     def running(self) -> bool:
-        return self.thread_ is not None and self.thread_.isRunning()
+        return self.worker is not None and self.worker.thread is not None and self.worker.thread.isRunning()
 
     def cancel_or_close(self) -> None:
-        if self.running() and self.worker is not None:
-            self.worker.cancel_event.set()
+        if self.running():
+            self.worker.cancel()
         else:
             self.close()
 
     def closeEvent(self, event) -> None:
-        if self.running() and self.worker is not None:
-            self.worker.cancel_event.set()
-            self.thread_.wait()
+        if self.running():
+            workers.stop(self.worker)
         super().closeEvent(event)

@@ -12,7 +12,7 @@ import numpy as np
 from PySide6.QtCore import QObject, Qt, QThread, Signal, Slot
 from PySide6.QtGui import QImage
 
-from vsumgui.core.errors import Cancelled, VsumError
+from vsumgui.core.errors import Cancelled, VsumError, check_cancel
 from vsumgui.core.labels import LabelStore
 from vsumgui.core.personalize import curve_name, personalize
 from vsumgui.core.pipeline import Options, Summary, summarize
@@ -32,74 +32,74 @@ def unexpected(what: str, e: BaseException) -> str:
     return f"{what} failed unexpectedly ({type(e).__name__}: {e})."
 
 
-class SummarizeWorker(QObject):
-    """Runs `pipeline.summarize` once; lives in its own QThread (see `start`)."""
+class Job(QObject):
+    """One piece of long work for a QThread (see `start`): `work()` runs there, and the outcome
+    comes back as exactly one of finished / failed (one sentence) / cancelled, then `done`."""
 
     progress = Signal(str, float)  # stage, fraction
-    finished = Signal(object)  # Summary
+    finished = Signal(object)  # what `work` returned
     failed = Signal(str)  # one sentence for the user
     cancelled = Signal()
     done = Signal()  # after any of the three above
+    what = "The work"  # names the job in the sentence about an unexpected failure
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.cancel_event = threading.Event()
+        self.thread: QThread | None = None
+
+    def cancel(self) -> None:
+        self.cancel_event.set()
+
+    def work(self) -> object:
+        raise NotImplementedError
+
+    def message(self, e: VsumError) -> str:
+        return str(e)
+
+    @Slot()
+    def run(self) -> None:
+        try:
+            result = self.work()
+        except Cancelled:
+            self.cancelled.emit()
+        except VsumError as e:
+            self.failed.emit(self.message(e))
+        except Exception as e:  # a bug: reported in one line, the window stays usable
+            self.failed.emit(unexpected(self.what, e))
+        else:
+            self.finished.emit(result)
+        self.done.emit()
+
+
+class SummarizeWorker(Job):
+    """Runs `pipeline.summarize` once; finishes with the Summary."""
+
+    what = "Summarize"
 
     def __init__(self, path: str | Path, options: Options | None = None) -> None:
         super().__init__()
         self.path = str(path)
         self.options = options or Options()
-        self.cancel_event = threading.Event()
-        self.thread: QThread | None = None
 
-    def cancel(self) -> None:
-        self.cancel_event.set()
-
-    @Slot()
-    def run(self) -> None:
-        try:
-            summary: Summary = summarize(self.path, self.options, self.progress.emit, self.cancel_event)
-        except Cancelled:
-            self.cancelled.emit()
-        except VsumError as e:
-            self.failed.emit(str(e))
-        except Exception as e:  # a bug: reported in one line, the window stays usable
-            self.failed.emit(unexpected("Summarize", e))
-        else:
-            if self.cancel_event.is_set():  # cancelled after the last check: drop the result
-                self.cancelled.emit()
-            else:
-                self.finished.emit(summary)
-        self.done.emit()
+    def work(self) -> Summary:
+        summary = summarize(self.path, self.options, self.progress.emit, self.cancel_event)
+        check_cancel(self.cancel_event)  # cancelled after the last check: drop the result
+        return summary
 
 
-class PersonalizeWorker(QObject):
-    """Runs `personalize.personalize` once (fits the profile's head, adds its curve to the summary)."""
+class PersonalizeWorker(Job):
+    """Runs `personalize.personalize` once; finishes with the new curve's name."""
 
-    progress = Signal(str, float)
-    finished = Signal(str)  # the new curve's name
-    failed = Signal(str)
-    cancelled = Signal()
-    done = Signal()
+    what = "Personalize"
 
     def __init__(self, summary: Summary, profile: str, store: LabelStore, base: str | None = None) -> None:
         super().__init__()
         self.summary, self.profile, self.store, self.base = summary, profile, store, base
-        self.cancel_event = threading.Event()
-        self.thread: QThread | None = None
 
-    def cancel(self) -> None:
-        self.cancel_event.set()
-
-    @Slot()
-    def run(self) -> None:
-        try:
-            personalize(self.summary, self.profile, self.store, self.base, self.progress.emit, self.cancel_event)
-        except Cancelled:
-            self.cancelled.emit()
-        except VsumError as e:
-            self.failed.emit(str(e))
-        except Exception as e:
-            self.failed.emit(unexpected("Personalize", e))
-        else:
-            self.finished.emit(curve_name(self.profile))
-        self.done.emit()
+    def work(self) -> str:
+        personalize(self.summary, self.profile, self.store, self.base, self.progress.emit, self.cancel_event)
+        return curve_name(self.profile)
 
 
 class ThumbnailWorker(QObject):
