@@ -119,13 +119,14 @@ def ranks(x: np.ndarray) -> np.ndarray:
     return np.argsort(np.argsort(x))
 
 
-def test_personalize_reranks_and_drives(fresh, qtbot, sample_video):
+@pytest.mark.parametrize("method", ["ctvsum", "visp"])  # a head on the features / ViSP fine-tuned
+def test_personalize_reranks_and_drives(fresh, qtbot, sample_video, method):
     w = make_window(qtbot)
     s = summarize(w, qtbot, sample_video)
-    base = s.selector("ctvsum").shot_scores
+    base = s.selector(method).shot_scores
     order = np.argsort(base)
     keep, skip = order[:3].tolist(), [int(order[-1])]
-    w.selection.driver.setCurrentIndex(w.selection.driver.findData("ctvsum"))
+    w.selection.driver.setCurrentIndex(w.selection.driver.findData(method))
     for i in keep:
         w.label_shot(i, KEEP)
     w.label_shot(skip[0], SKIP)
@@ -133,6 +134,8 @@ def test_personalize_reranks_and_drives(fresh, qtbot, sample_video):
     with qtbot.waitSignal(w.summaryShown, timeout=60_000):
         qtbot.mouseClick(w.personalize_button, Qt.MouseButton.LeftButton)
     assert name in s.scores and name in w.curves.curves
+    kind = personal.visp_path if method == "visp" else personal.head_path
+    assert personal.saved("default", s.features.backbone) == kind("default", s.features.backbone)
     item = w.method_list.items[name]  # listed, and its tick hides the curve like a method's
     item.setCheckState(Qt.CheckState.Unchecked)
     assert not w.curves.curves[name].isVisible()
@@ -152,7 +155,7 @@ def test_personalize_reranks_and_drives(fresh, qtbot, sample_video):
     assert w.timeline.chosen == chosen
     close(w, qtbot)
 
-    # the saved head is applied after Summarize in a new window (a new video would get it the same way)
+    # the saved model is applied after Summarize in a new window (a new video would get it the same way)
     w2 = make_window(qtbot)
     s2 = summarize(w2, qtbot, sample_video)
     assert name in s2.scores and name in w2.curves.curves

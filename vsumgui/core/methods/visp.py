@@ -102,7 +102,8 @@ class ViSPModel(nn.Module):
 
     def supervised_loss(self, x: torch.Tensor, labels: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
         """Fine-tuning (Eq. 11): mean over the (masked) frames of (sigmoid(alpha) - label)^2.
-        x (B, T, D) or (T, D); labels in [0, 1] of shape (B, T) or (T,); mask: frames that count."""
+        x (B, T, D) or (T, D); labels in [0, 1] of shape (B, T) or (T,); mask: frames that count
+        (bool), or per-frame weights (float: a weighted mean)."""
         if x.dim() == 2:
             x, labels = x[None], labels[None]
             mask = None if mask is None else mask[None]
