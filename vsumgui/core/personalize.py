@@ -20,7 +20,7 @@ The result is saved per profile and backbone (a checkpoint file in the user data
 `methods.create("visp", path)` loads) and scores the person's next videos without labels. A
 profile has one personal curve: saving one kind removes the other.
 
-The fits are small: they run with at most THREADS torch threads (see `few_threads`).
+The fits are small: they run with THREADS torch threads (see there and `few_threads`).
 """
 
 from __future__ import annotations
@@ -43,19 +43,23 @@ from vsumgui.core.labels import LabelStore
 
 LAMBDA = 0.5
 HIDDEN = 64
-STEPS = 300
+STEPS = 150
 LR = 3e-3
 METHOD = "personal"
 BATCH = 256  # labelled and unlabelled samples per step of the head's fit (each)
 VISP = "visp"
-VISP_STEPS = 150
+VISP_STEPS = 100
 VISP_LR = 3e-4
-# Torch threads of a fit. Process-wide, so set only for the fit and restored after it (a lock
-# keeps two fits from restoring each other's value). A fit of this size gains little from
-# more threads and loses a lot when they outnumber the free cores (measured on 2 shared
-# cores: 0.9 s alone, 6-13 s beside other work with the default thread count). In the GUI a
-# concurrent trainer run uses at most THREADS torch threads for those seconds; the backbone's
-# feature extraction runs in ONNX Runtime with its own threads and is not affected.
+# Torch intra-op threads of a fit (`few_threads`). One: a fit this small gains little from
+# more (alone on 2 cores, 2 threads save 0-25 %), and more threads than free cores is a trap:
+# the threads of one operation wait for each other at every barrier, and one that the system
+# has set aside holds up the rest. Measured with benchmarks/personalization.py on 2 shared
+# cores, 10-minute video, 5 labels, ViSP beside two torch processes: 1 thread 5.7 s median,
+# 2 threads 16-142 s. The count is process-wide, so it is set only for the fit and restored
+# after it (a lock keeps two fits from restoring each other's value); other torch work of the
+# process (a Trainer panel run) runs with it for those seconds, and beside such a run 1 thread
+# was also the faster. The backbone's feature extraction runs in ONNX Runtime with its own
+# threads and is not affected.
 THREADS = 1
 _THREADS_LOCK = threading.Lock()
 
@@ -83,7 +87,7 @@ class Head(nn.Module):
 
 
 @contextlib.contextmanager
-def few_threads(n: int = THREADS) -> Iterator[None]:
+def few_threads(n: int) -> Iterator[None]:
     """Run torch with at most `n` intra-op threads inside the block; the old count after it."""
     with _THREADS_LOCK:
         old = torch.get_num_threads()
@@ -156,7 +160,7 @@ def _no_labels() -> VsumError:
     return VsumError("no labelled shot to learn from: mark a few shots keep (K) or skip (S) first")
 
 
-def fit(exs: list[Example], steps: int = STEPS, seed: int = 0,
+def fit(exs: list[Example], steps: int | None = None, seed: int = 0,
         progress: Callable[[str, float], None] | None = None, cancel: threading.Event | None = None) -> Head:
     """Fit the head on the examples (Adam). Needs at least one labelled sample.
 
@@ -166,6 +170,7 @@ def fit(exs: list[Example], steps: int = STEPS, seed: int = 0,
     """
     if not any(np.isfinite(e.y).any() for e in exs):
         raise _no_labels()
+    steps = steps or STEPS
     torch.manual_seed(seed)
     x = torch.from_numpy(np.concatenate([e.x for e in exs])).float()
     y = torch.from_numpy(np.concatenate([e.y for e in exs])).float()
@@ -232,8 +237,8 @@ def visp_checkpoint(summary) -> Path | None:
     return m.checkpoint if m.ready else None
 
 
-def finetune_visp(model, videos: list[tuple[np.ndarray, np.ndarray]], window: int, steps: int = VISP_STEPS,
-                  lr: float = VISP_LR, seed: int = 0, progress: Callable[[str, float], None] | None = None,
+def finetune_visp(model, videos: list[tuple[np.ndarray, np.ndarray]], window: int, steps: int | None = None,
+                  lr: float | None = None, seed: int = 0, progress: Callable[[str, float], None] | None = None,
                   cancel: threading.Event | None = None):
     """Fine-tune a pretrained ViSP model on (features (T, D), targets (T,) with NaN = unlabelled).
 
@@ -246,9 +251,12 @@ def finetune_visp(model, videos: list[tuple[np.ndarray, np.ndarray]], window: in
       keeps what nobody labelled where pretraining put it;
     - what is trained: the summarizer Theta (input projection, Transformer, logit layer); the
       video encoder E is unused after pretraining (§A.3) and stays as it was;
-    - Adam, lr VISP_LR = 3e-4 (three times the pretraining lr: few steps), VISP_STEPS = 150,
+    - Adam, lr VISP_LR = 3e-4 (three times the pretraining lr: few steps), VISP_STEPS = 100,
       no weight decay, always starting from the pretrained checkpoint (labels accumulate, so
-      every Personalize refits all of them: the same labels give the same model);
+      every Personalize refits all of them: the same labels give the same model); 100 steps
+      move the labelled shots as far as 150 did, with the same rank correlation of the
+      unlabelled samples to the pretrained scores (0.82 against 0.83 on the benchmark video
+      of benchmarks/personalization.py), in two thirds of the time;
     - each step shows the model one interleaved group of at most `window` samples of every
       video (the groups in which `ViSP` scores a long video, cycled step by step): the model
       sees what it sees at inference, and a step costs the same for a 10-minute video as for
@@ -258,6 +266,7 @@ def finetune_visp(model, videos: list[tuple[np.ndarray, np.ndarray]], window: in
 
     if not any(np.isfinite(y).any() for _, y in videos):
         raise _no_labels()
+    steps, lr = steps or VISP_STEPS, lr or VISP_LR
     torch.manual_seed(seed)
     model.eval()
     data = []
@@ -328,14 +337,15 @@ def personalize_visp(summary, profile: str, store: LabelStore, checkpoint: Path,
 
 def personalize(summary, profile: str, store: LabelStore, base: str | None = None,
                 progress: Callable[[str, float], None] | None = None,
-                cancel: threading.Event | None = None) -> methods.MethodScores:
+                cancel: threading.Event | None = None, threads: int | None = None) -> methods.MethodScores:
     """Fit the profile's personal model on all its labels (ViSP fine-tuned when `base` is ViSP
-    with a checkpoint, else a head), save it, and add its curve to the summary."""
+    with a checkpoint, else a head), save it, and add its curve to the summary. `threads`: torch
+    threads for the fit (default THREADS)."""
     base = base or summary.driver
     if base.startswith("personalized"):
         base = "ctvsum"
     f = summary.features
-    with few_threads():
+    with few_threads(threads or THREADS):
         ck = visp_checkpoint(summary) if base == VISP else None
         if ck is not None:
             scores = personalize_visp(summary, profile, store, ck, progress, cancel)
