@@ -54,8 +54,8 @@ VISP_LR = 3e-4
 # more (alone on 2 cores, 2 threads save 0-25 %), and more threads than free cores is a trap:
 # the threads of one operation wait for each other at every barrier, and one that the system
 # has set aside holds up the rest. Measured with benchmarks/personalization.py on 2 shared
-# cores, 10-minute video, 5 labels, ViSP beside two torch processes: 1 thread 5.7 s median,
-# 2 threads 16-142 s. The count is process-wide, so it is set only for the fit and restored
+# cores, 10-minute video, 5 labels, ViSP beside two torch processes (two runs, best and
+# median of 3 each): 1 thread 5.4-5.7 s, 2 threads 16-142 s. The count is process-wide, so it is set only for the fit and restored
 # after it (a lock keeps two fits from restoring each other's value); other torch work of the
 # process (a Trainer panel run) runs with it for those seconds, and beside such a run 1 thread
 # was also the faster. The backbone's feature extraction runs in ONNX Runtime with its own
@@ -329,7 +329,6 @@ def personalize_visp(summary, profile: str, store: LabelStore, checkpoint: Path,
     header = {**ck.header, "personalized": {
         "profile": profile, "from": str(checkpoint), "labels": len(store.get(profile)), "videos": len(videos),
         "steps": VISP_STEPS, "lr": VISP_LR, "lambda": LAMBDA, "objective": "visp.txt Eq. 11 + regulariser"}}
-    header.pop("stripped", None)
     path = checkpoints.save(visp_path(profile, f.backbone), checkpoints.Checkpoint(header, model.state_dict()))
     _only(path, head_path(profile, f.backbone))
     return methods.MethodScores(ViSP.frame_scores(model, f.features, window))
