@@ -6,8 +6,12 @@ import numpy as np
 import pytest
 from scipy.stats import rankdata
 
-from vsumgui.core import personalize as pers
-from vsumgui.core.errors import VsumError
+import threading
+
+import torch
+
+from vsumgui.core import checkpoints, methods, personalize as pers
+from vsumgui.core.errors import Cancelled, VsumError
 from vsumgui.core.labels import KEEP, SKIP, LabelStore
 from vsumgui.core.methods import minmax
 from vsumgui.core.pipeline import summarize
@@ -43,6 +47,58 @@ def test_personalize_moves_keep_up_and_skip_down(sample_summary, tmp_path, share
     again = pers.personal_scores(other, "ann")
     assert again is not None and len(again.scores) == len(other.times)
     assert pers.curve_name("ann") in other.scores
+    assert pers.saved("ann", s.features.backbone) == pers.head_path("ann", s.features.backbone)
+
+
+def test_personalize_visp_finetunes_the_model_itself(sample_summary, tmp_path, shared_data):
+    """ViSP with a checkpoint: its own model is fine-tuned (Eq. 11 + regulariser), saved per
+    profile as a ViSP checkpoint, and scores the next video; a head fit replaces it."""
+    s = summarize(sample_summary.video.path)
+    bb = s.features.backbone
+    pretrained = pers.visp_checkpoint(s)
+    assert pretrained is not None and "visp" in s.scores
+    before = shot_ranks(s, s.scores["visp"].scores)
+    order = np.argsort(before)
+    keep, skip = [int(i) for i in order[:2]], [int(order[-1])]  # three labels against the method's ranking
+    with LabelStore(tmp_path / "labels.sqlite") as store:
+        for i in keep:
+            store.set("vi", s.features.key, *s.shot_secs[i], KEEP)
+        store.set("vi", s.features.key, *s.shot_secs[skip[0]], SKIP)
+        stop = threading.Event()
+        stop.set()
+        with pytest.raises(Cancelled):  # cancelled: nothing saved
+            pers.personalize(s, "vi", store, base="visp", cancel=stop)
+        assert pers.saved("vi", bb) is None
+        threads, during = torch.get_num_threads(), set()
+        got = pers.personalize(s, "vi", store, base="visp", threads=1,
+                               progress=lambda *_: during.add(torch.get_num_threads()))
+        assert during == {1} and torch.get_num_threads() == threads  # one thread for the fit, then restored
+        after = shot_ranks(s, got.scores)
+        assert all(after[i] > before[i] for i in keep) and after[skip[0]] < before[skip[0]], (before, after)
+        assert s.scores[pers.curve_name("vi")] is got and np.isfinite(got.scores).all()
+
+        # saved per profile as a ViSP checkpoint (weights_only load): the summarizer moved, E did not
+        path = pers.saved("vi", bb)
+        assert path == pers.visp_path("vi", bb) and not pers.head_path("vi", bb).exists()
+        assert sorted(p.name for p in path.parent.iterdir()) == [path.name]  # no temp file left
+        ck, base_ck = checkpoints.load(path), checkpoints.load(pretrained)
+        assert ck.method == "visp" and ck.header["personalized"]["profile"] == "vi"
+        assert ck.header["personalized"]["labels"] == 3
+        assert not torch.equal(ck.model["head.weight"], base_ck.model["head.weight"])
+        assert torch.equal(ck.model["cls"], base_ck.model["cls"])
+        np.testing.assert_allclose(methods.create("visp", path).score(s.features.features, bb).scores,
+                                   got.scores, atol=1e-6)
+
+        # it scores the person's next video (no labels there), unlike the pretrained model
+        other = summarize(shared_data / "videos" / "friday_cc0.mp4")
+        again = pers.personal_scores(other, "vi")
+        assert again is not None and len(again.scores) == len(other.times)
+        assert not np.allclose(again.scores, other.scores["visp"].scores, atol=1e-3)
+
+        # the head path for another method: it replaces the profile's ViSP model
+        head = pers.personalize(s, "vi", store, base="ctvsum")
+        assert pers.saved("vi", bb) == pers.head_path("vi", bb) and not path.exists()
+        np.testing.assert_allclose(pers.personal_scores(s, "vi").scores, head.scores, atol=1e-6)
 
 
 def test_personalize_without_labels_says_so(sample_summary, tmp_path):

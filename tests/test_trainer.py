@@ -10,6 +10,7 @@ import shutil
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 
 import h5py
@@ -148,6 +149,62 @@ def test_cancel_keeps_the_checkpoint_and_resume_continues(dataset, library, tmp_
     assert train_main(["pretrain", "--videos", str(library), "--method", "ctvsum", "--epochs", "3",
                        "--out", str(out), "--resume", "-q"]) == 1
     assert "already trained for 4 epochs" in capsys.readouterr().err
+
+
+def test_pause_holds_between_steps_continue_finishes_cancel_stops(dataset, tmp_path):
+    out = tmp_path / "ck.pt"
+    pause, cancel = threading.Event(), threading.Event()
+    events: list[tuple[str, dict]] = []
+
+    def progress(stage, frac, info):
+        events.append((stage, dict(info)))
+        if stage == "epoch" and info["epoch"] == 1:
+            pause.set()  # holds before the first step of epoch 2
+
+    def run(epochs: int, resume: bool, result: dict) -> None:
+        try:
+            result["res"] = loop.fit("ctvsum", dataset, quick(out, epochs), progress, cancel, resume, pause=pause)
+        except BaseException as e:  # noqa: BLE001 - handed to the test thread
+            result["err"] = e
+
+    def wait_for(stage: str) -> None:
+        deadline = time.monotonic() + 120
+        while not any(s == stage for s, _ in events):
+            assert time.monotonic() < deadline, f"no {stage!r} event"
+            time.sleep(0.02)
+
+    got: dict = {}
+    t = threading.Thread(target=run, args=(3, False, got))
+    t.start()
+    wait_for("paused")
+    stage, info = events[-1]
+    assert stage == "paused" and (info["epoch"], info["step"]) == (2, 0)
+    seen = len(events)
+    time.sleep(0.5)  # paused: no step, no loss, no checkpoint
+    assert len(events) == seen and t.is_alive()
+    assert checkpoints.load(out).epoch == 1
+    pause.clear()
+    t.join(120)
+    assert not t.is_alive() and "err" not in got, got
+    assert got["res"].epoch == 3 and checkpoints.load(out).epoch == 3
+    resumed = [i for s, i in events if s == "resumed"]
+    assert len(resumed) == 1 and resumed[0]["paused_s"] >= 0.5
+    assert [s for s, _ in events].count("train") == 3 * next(i["steps"] for s, i in events if s == "train")
+
+    # paused from the start of a resumed run, then cancelled: it stops, the checkpoint stays
+    before = digest(out)
+    events.clear()
+    pause.set()
+    got = {}
+    t = threading.Thread(target=run, args=(5, True, got))
+    t.start()
+    wait_for("paused")
+    assert events[-1][1]["epoch"] == 4
+    cancel.set()
+    t.join(30)
+    assert not t.is_alive() and isinstance(got.get("err"), Cancelled)
+    assert "train" not in [s for s, _ in events]
+    assert digest(out) == before and sorted(p.name for p in tmp_path.iterdir()) == ["ck.pt"]
 
 
 def test_torchrun_two_processes_with_gloo(library, dataset, tmp_path):

@@ -119,13 +119,14 @@ def ranks(x: np.ndarray) -> np.ndarray:
     return np.argsort(np.argsort(x))
 
 
-def test_personalize_reranks_and_drives(fresh, qtbot, sample_video):
+@pytest.mark.parametrize("method", ["ctvsum", "visp"])  # a head on the features / ViSP fine-tuned
+def test_personalize_reranks_and_drives(fresh, qtbot, sample_video, method):
     w = make_window(qtbot)
     s = summarize(w, qtbot, sample_video)
-    base = s.selector("ctvsum").shot_scores
+    base = s.selector(method).shot_scores
     order = np.argsort(base)
     keep, skip = order[:3].tolist(), [int(order[-1])]
-    w.selection.driver.setCurrentIndex(w.selection.driver.findData("ctvsum"))
+    w.selection.driver.setCurrentIndex(w.selection.driver.findData(method))
     for i in keep:
         w.label_shot(i, KEEP)
     w.label_shot(skip[0], SKIP)
@@ -133,6 +134,9 @@ def test_personalize_reranks_and_drives(fresh, qtbot, sample_video):
     with qtbot.waitSignal(w.summaryShown, timeout=60_000):
         qtbot.mouseClick(w.personalize_button, Qt.MouseButton.LeftButton)
     assert name in s.scores and name in w.curves.curves
+    kind = personal.visp_path if method == "visp" else personal.head_path
+    assert personal.saved("default", s.features.backbone) == kind("default", s.features.backbone)
+    assert ("ViSP fine-tuned" in w.run_panel.progress.format()) == (method == "visp")
     item = w.method_list.items[name]  # listed, and its tick hides the curve like a method's
     item.setCheckState(Qt.CheckState.Unchecked)
     assert not w.curves.curves[name].isVisible()
@@ -152,7 +156,7 @@ def test_personalize_reranks_and_drives(fresh, qtbot, sample_video):
     assert w.timeline.chosen == chosen
     close(w, qtbot)
 
-    # the saved head is applied after Summarize in a new window (a new video would get it the same way)
+    # the saved model is applied after Summarize in a new window (a new video would get it the same way)
     w2 = make_window(qtbot)
     s2 = summarize(w2, qtbot, sample_video)
     assert name in s2.scores and name in w2.curves.curves
@@ -228,6 +232,59 @@ def test_trainer_panel_pretrains_cancel_keeps_checkpoint(fresh, qtbot, tmp_path,
     assert "Cancelled" in panel.progress.format()
     assert ck.read_bytes() == before and sorted(p.name for p in ck.parent.iterdir()) == [ck.name]
     assert methods.create("ctvsum", ck).ready  # still loads
+    close(w, qtbot)
+
+
+def test_trainer_panel_pause_holds_and_continue_finishes(fresh, qtbot, tmp_path, shared_data):
+    """Pause right after Start and again mid-epoch: nothing advances while paused (steps, loss
+    points, progress, elapsed time); Continue finishes the run."""
+    import shutil
+
+    from vsumgui.core import checkpoints
+    from conftest import VIDEOS
+
+    lib = tmp_path / "lib"
+    lib.mkdir()
+    for v in VIDEOS:
+        shutil.copy(v, lib / v.name)
+    w = make_window(qtbot)
+    panel = w.show_trainer()
+    panel.set_folder(str(lib))
+    panel.method.setCurrentIndex(panel.method.findData("ctvsum"))
+    panel.device.setCurrentIndex(panel.device.findData("cpu"))
+    panel.epochs.setValue(2)
+    panel.batch.setValue(8)
+    panel.hparams = {"window": 64}
+    panel.windows_per_video = 8  # 3 steps of 8 windows per epoch
+    assert not panel.pause_button.isEnabled()
+    qtbot.mouseClick(panel.start_button, Qt.MouseButton.LeftButton)
+    worker = panel.worker
+    assert panel.pause_button.isEnabled()
+    qtbot.mouseClick(panel.pause_button, Qt.MouseButton.LeftButton)  # before (or at) the first step
+    assert panel.pause_button.text() == "Continue" and worker.pause_event.is_set()
+
+    def holds() -> int:
+        qtbot.waitUntil(lambda: panel.progress.format().startswith("Paused at"), timeout=LONG)
+        n, value, took = len(panel.losses), panel.progress.value(), panel.elapsed()
+        assert panel.pause_button.text() == "Continue" and "Paused" in panel.time_info.text()
+        qtbot.wait(600)
+        assert len(panel.losses) == n and panel.progress.value() == value
+        assert panel.elapsed() == pytest.approx(took, abs=1e-3)  # paused time is not counted
+        assert panel.worker is worker and not checkpoints.user_path("ctvsum").exists()
+        return n
+
+    holds()
+    # the second pause comes from the worker thread at the 2nd step (a click at that very moment)
+    worker.progress.connect(lambda stage, f, info: stage == "train" and (info["epoch"], info["step"]) == (1, 2)
+                            and worker.set_paused(True), Qt.ConnectionType.DirectConnection)
+    qtbot.mouseClick(panel.pause_button, Qt.MouseButton.LeftButton)  # Continue
+    assert panel.pause_button.text() == "Pause" and not worker.pause_event.is_set()
+    assert holds() == 2 and "epoch 1/2, step 2/3" in panel.progress.format()
+    with qtbot.waitSignal(panel.trained, timeout=120_000):
+        qtbot.mouseClick(panel.pause_button, Qt.MouseButton.LeftButton)
+    assert len(panel.losses) == 6 and checkpoints.load(checkpoints.user_path("ctvsum")).epoch == 2
+    qtbot.waitUntil(lambda: panel.worker is None)
+    assert not panel.pause_button.isEnabled() and panel.pause_button.text() == "Pause"
     close(w, qtbot)
 
 

@@ -10,8 +10,12 @@ Progress events, `progress(stage, fraction, info)` (fraction of the whole run):
   "device"  {"device", "message"}                           once, before training
   "train"   {"epoch", "epochs", "step", "steps", "loss", "parts"}   after every step
   "epoch"   {"epoch", "epochs", "loss", "parts", "seconds", "samples_per_s", "checkpoint"}
+  "paused"  {"epoch", "epochs", "step", "steps"}           when `pause` stops the run
+  "resumed" {"epoch", "epochs", "step", "steps", "paused_s"} when it goes on
   "done"    {"epoch", "checkpoint", "samples_per_s"}
 Epochs are counted from 1; after a resume they continue from the checkpoint's epoch.
+"paused"/"resumed" carry `step`, the number of steps done in the epoch so far. The time spent
+paused counts neither in an epoch's `seconds` nor in `samples_per_s`.
 """
 
 from __future__ import annotations
@@ -35,7 +39,7 @@ from torch.utils.data import DataLoader, DistributedSampler, RandomSampler
 import vsumgui
 from vsumgui.core import checkpoints as ckpts, methods
 from vsumgui.core.atomic import check_writable
-from vsumgui.core.errors import Cancelled, VsumError
+from vsumgui.core.errors import Cancelled, VsumError, check_cancel
 from trainer.checkpoint import training_checkpoint
 from trainer.data import TrainProgress, WindowDataset, collate
 
@@ -133,6 +137,30 @@ def _hparams(method: type[methods.Method], given: dict[str, Any]) -> dict[str, A
     return out
 
 
+PAUSE_POLL_S = 0.1  # how often a paused run looks at the cancel flag
+
+
+def wait_while_paused(pause: threading.Event | None, cancel: threading.Event | None,
+                      on_pause=None) -> float | None:
+    """Block while `pause` is set (between steps); returns the seconds spent paused, None when
+    it was not paused.
+
+    Sleeps on the cancel flag's wait (no busy loop) and raises Cancelled as soon as `cancel` is
+    set, paused or not. `on_pause()` is called once when the wait begins.
+    """
+    check_cancel(cancel)
+    if pause is None or not pause.is_set():
+        return None
+    if on_pause is not None:
+        on_pause()
+    t0 = time.perf_counter()
+    idle = cancel if cancel is not None else threading.Event()  # never set: a plain sleep
+    while pause.is_set():
+        if idle.wait(PAUSE_POLL_S):
+            raise Cancelled()
+    return time.perf_counter() - t0
+
+
 def _mean_parts(rows: list[dict[str, float]]) -> dict[str, float]:
     return {k: float(np.mean([r[k] for r in rows])) for k in rows[0]} if rows else {}
 
@@ -144,9 +172,11 @@ def fit(
     progress: TrainProgress | None = None,
     cancel: threading.Event | None = None,
     resume: bool = False,
+    pause: threading.Event | None = None,
 ) -> Result:
     """Train `method` on `data`; returns where the last checkpoint is. Raises VsumError for
-    user errors and Cancelled when `cancel` is set (the previous checkpoint stays as it was)."""
+    user errors and Cancelled when `cancel` is set (the previous checkpoint stays as it was).
+    While `pause` is set the run waits before its next step (see `wait_while_paused`)."""
     cls = methods.method_class(method) if isinstance(method, str) else method
     if not cls.trainable:
         raise VsumError(f"method {cls.name!r} is not trainable")
@@ -239,9 +269,14 @@ def fit(
         objective.train()
         t0 = time.perf_counter()
         losses, parts_rows, seen = [], [], 0
+        paused_s = 0.0
         for step, b in enumerate(loader):
-            if cancel is not None and cancel.is_set():
-                raise Cancelled()
+            where = {"epoch": epoch + 1, "epochs": config.epochs, "step": step, "steps": steps}
+            frac = (epoch + step / steps) / config.epochs
+            waited = wait_while_paused(pause, cancel, lambda: report("paused", frac, dict(where)))
+            if waited is not None:
+                paused_s += waited
+                report("resumed", frac, {**where, "paused_s": waited})
             b = {k: v.to(device, non_blocking=True) for k, v in b.items()}
             with torch.autocast(device.type, dtype=torch.float16, enabled=amp):
                 loss, parts = objective(b)
@@ -262,7 +297,7 @@ def fit(
             raise Cancelled()
         if device.type == "cuda":
             torch.cuda.synchronize(device)
-        seconds = time.perf_counter() - t0
+        seconds = time.perf_counter() - t0 - paused_s
         mean = float(np.mean(losses)) if losses else math.nan
         parts_mean = _mean_parts(parts_rows)
         if distributed:  # the loss over all processes, and all their samples

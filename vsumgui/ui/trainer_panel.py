@@ -1,4 +1,8 @@
-"""Tools → Trainer…: pretrain a method on a folder of videos in a background thread."""
+"""Tools → Trainer…: pretrain a method on a folder of videos in a background thread.
+
+Pause holds the run between two steps (or between two decoded frames while the features are
+extracted) until Continue; the elapsed and remaining times leave the paused time out.
+"""
 
 from __future__ import annotations
 
@@ -47,22 +51,35 @@ class TrainWorker(QObject):
         self.folder, self.method, self.config, self.resume = folder, method, config, resume
         self.windows_per_video = windows_per_video
         self.cancel_event = threading.Event()
+        self.pause_event = threading.Event()
         self.thread: QThread | None = None
 
     def cancel(self) -> None:
         self.cancel_event.set()
 
+    def set_paused(self, paused: bool) -> None:
+        if paused:
+            self.pause_event.set()
+        else:
+            self.pause_event.clear()
+
     def _report(self, stage: str, frac: float, info: dict) -> None:
         # features take the first 30 % of the bar, the epochs the rest
         whole = 0.3 * frac if stage == "features" else 0.3 + 0.7 * frac
         self.progress.emit(stage, whole, dict(info))
+        if stage == "features":  # the loop pauses between steps; feature extraction between frames
+            waited = loop.wait_while_paused(self.pause_event, self.cancel_event,
+                                            lambda: self.progress.emit("paused", whole, dict(info)))
+            if waited is not None:
+                self.progress.emit("resumed", whole, {**info, "paused_s": waited})
 
     @Slot()
     def run(self) -> None:
         try:
             ds = tdata.from_videos(self.folder, progress=self._report, cancel=self.cancel_event,
                                    windows_per_video=self.windows_per_video)
-            res = loop.fit(self.method, ds, self.config, self._report, self.cancel_event, resume=self.resume)
+            res = loop.fit(self.method, ds, self.config, self._report, self.cancel_event, resume=self.resume,
+                           pause=self.pause_event)
         except Cancelled:
             self.cancelled.emit()
         except torch.cuda.OutOfMemoryError:
@@ -77,7 +94,7 @@ class TrainWorker(QObject):
 
 
 class TrainerPanel(QDialog):
-    """Folder, method, epochs, batch size, device; Start / Resume / Cancel; progress and loss."""
+    """Folder, method, epochs, batch size, device; Start / Resume / Pause / Cancel; progress and loss."""
 
     trained = Signal(str, object)  # method, checkpoint path
     failed = Signal(str)  # one sentence for the user
@@ -89,6 +106,8 @@ class TrainerPanel(QDialog):
         self.hparams: dict = {}  # method hyper-parameter overrides (tests use small windows)
         self.windows_per_video = 1
         self._started = 0.0
+        self._paused_total = 0.0  # seconds paused in this run (left out of elapsed and remaining)
+        self._paused_at: float | None = None  # when the run reported "paused", until "resumed"
         self.losses: list[float] = []
         self.folder = QLineEdit()
         self.folder.setPlaceholderText("A folder of videos (subfolders included)")
@@ -112,9 +131,12 @@ class TrainerPanel(QDialog):
         self.start_button = QPushButton("Start")
         self.resume_button = QPushButton("Resume")
         self.resume_button.setToolTip("Continue the method's last run from its checkpoint, up to the epochs asked")
+        self.pause_button = QPushButton("Pause")
+        self.pause_button.setToolTip("Hold the run after its current step; Continue goes on")
         self.cancel_button = QPushButton("Cancel")
         self.start_button.clicked.connect(lambda: self.start(False))
         self.resume_button.clicked.connect(lambda: self.start(True))
+        self.pause_button.clicked.connect(self.toggle_pause)
         self.cancel_button.clicked.connect(self.cancel)
         self.progress = QProgressBar()
         self.progress.setRange(0, 1000)
@@ -139,6 +161,7 @@ class TrainerPanel(QDialog):
         buttons = QHBoxLayout()
         buttons.addWidget(self.start_button)
         buttons.addWidget(self.resume_button)
+        buttons.addWidget(self.pause_button)
         buttons.addWidget(self.cancel_button)
         buttons.addStretch(1)
         lay = QVBoxLayout(self)
@@ -164,6 +187,9 @@ class TrainerPanel(QDialog):
         ck = self.checkpoint()
         self.resume_button.setEnabled(ready and ck is not None and ck.is_file())
         self.cancel_button.setEnabled(running)
+        self.pause_button.setEnabled(running and not self.worker.cancel_event.is_set())
+        if not running:
+            self.pause_button.setText("Pause")
         for w in (self.folder, self.method, self.epochs, self.batch, self.device):
             w.setEnabled(not running)
 
@@ -208,16 +234,41 @@ class TrainerPanel(QDialog):
         self.losses = []
         self.loss_curve.setData([], [])
         self._started = time.perf_counter()
+        self._paused_total, self._paused_at = 0.0, None
         self.progress.setValue(0)
         self.progress.setFormat("Starting…")
         self._set_enabled()
         workers.start(w)
 
+    @property
+    def paused(self) -> bool:
+        """A pause was asked for (the run holds at its next step)."""
+        return self.worker is not None and self.worker.pause_event.is_set()
+
+    def toggle_pause(self) -> None:
+        """Pause the run, or let a paused one continue."""
+        if self.worker is None or self.worker.cancel_event.is_set():
+            return
+        pause = not self.paused
+        self.worker.set_paused(pause)
+        self.pause_button.setText("Continue" if pause else "Pause")
+        if pause and self._paused_at is None:
+            self.progress.setFormat("Pausing after this step…")
+        elif not pause:
+            self.progress.setFormat("Continuing… %p%")
+
     def cancel(self) -> None:
         if self.worker is not None:
-            self.worker.cancel()
+            self.worker.cancel()  # a paused run wakes up and stops
             self.cancel_button.setEnabled(False)
+            self.pause_button.setEnabled(False)
             self.progress.setFormat("Cancelling…")
+
+    def elapsed(self) -> float:
+        """Seconds this run has been working (paused time left out)."""
+        now = time.perf_counter()
+        paused = self._paused_total + (now - self._paused_at if self._paused_at is not None else 0.0)
+        return max(0.0, now - self._started - paused)
 
     def _mine(self) -> bool:
         return self.worker is not None and self.sender() is self.worker
@@ -225,6 +276,20 @@ class TrainerPanel(QDialog):
     def _on_progress(self, stage: str, frac: float, info: dict) -> None:
         if not self._mine():
             return
+        if stage == "paused":
+            if self._paused_at is None:  # features may report it from two threads
+                self._paused_at = time.perf_counter()
+            where = (f"epoch {info['epoch']}/{info['epochs']}, step {info['step']}/{info['steps']}"
+                     if "epoch" in info else "features")
+            self.progress.setFormat(f"Paused at {where} · %p% (Continue goes on)")
+            self.pause_button.setText("Continue")
+            self.time_info.setText(f"Paused · elapsed {fmt_time(self.elapsed())}")
+            return
+        if stage == "resumed" and self._paused_at is not None:
+            self._paused_total += time.perf_counter() - self._paused_at
+            self._paused_at = None
+            if not self.paused:
+                self.pause_button.setText("Pause")
         self.progress.setValue(int(min(max(frac, 0.0), 1.0) * 1000))
         if stage == "features":
             what = info.get("video", "")
@@ -236,7 +301,9 @@ class TrainerPanel(QDialog):
                 self.loss_curve.setData(list(range(1, len(self.losses) + 1)), self.losses)
         elif stage == "device" and info.get("message"):
             self.time_info.setText(str(info["message"]))
-        took = time.perf_counter() - self._started
+        if self.paused and not self.worker.cancel_event.is_set():
+            self.progress.setFormat("Pausing after this step…")
+        took = self.elapsed()
         left = took * (1 - frac) / frac if frac > 0.01 else None
         self.time_info.setText(f"Elapsed {fmt_time(took)}" + (f" · about {fmt_time(left)} left" if left is not None else ""))
 

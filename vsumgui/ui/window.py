@@ -83,7 +83,8 @@ class MainWindow(QMainWindow):
         self.profile_box.setEditable(True)
         self.profile_box.setToolTip("Whose labels and personalized curve: type a new name to start a profile")
         self.personalize_button = QPushButton("Personalize")
-        self.personalize_button.setToolTip("Fit a personal curve on your keep (K) / skip (S) labels")
+        self.personalize_button.setToolTip("Fit a personal curve on your keep (K) / skip (S) labels "
+                                           "(with ViSP driving, ViSP itself is fine-tuned)")
         self.statusBar().addPermanentWidget(self.status_info)
 
         methods_box = QGroupBox("Methods")
@@ -687,7 +688,10 @@ class MainWindow(QMainWindow):
         if not self._mine() or self.summary is None:
             return
         self._refresh_curves()
-        self.run_panel.show_state(f"Personalized: curve “{name}” added", full=True)
+        how = ("ViSP fine-tuned on your labels"
+               if personal.saved(self.profile, self.summary.features.backbone)
+               == personal.visp_path(self.profile, self.summary.features.backbone) else "fitted on your labels")
+        self.run_panel.show_state(f"Personalized ({how}): curve “{name}” added", full=True)
         self.statusBar().showMessage(f"Curve {name} added: choose it under “Driven by” to select with it", 10000)
         self.summaryShown.emit(self.summary)
 

@@ -16,8 +16,9 @@ Pretraining (§3, Fig. 2), per batch of videos X_o:
   R_size = ||Y||_1.
 
 Scores: sigmoid(alpha_t), the keep probability (Eq. 11's S^p). Supervised fine-tuning (Eq. 11,
-§4.1): the MSE between sigmoid(alpha) and the labels, `ViSPModel.supervised_loss` (what
-personalization calls; `ViSP.finetune_loss` is the same as a method of the class).
+§4.1): the MSE between sigmoid(alpha) and the labels, `ViSPModel.supervised_loss` (`ViSP.finetune_loss`
+is the same as a method of the class); Personalize fine-tunes a ViSP checkpoint with it
+(core/personalize.finetune_visp, where its choices are written).
 
 Choices where the paper is silent:
 - Theta: the paper uses CSTA (a 2D CNN over GoogLeNet features); we take a light Transformer
@@ -102,7 +103,8 @@ class ViSPModel(nn.Module):
 
     def supervised_loss(self, x: torch.Tensor, labels: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
         """Fine-tuning (Eq. 11): mean over the (masked) frames of (sigmoid(alpha) - label)^2.
-        x (B, T, D) or (T, D); labels in [0, 1] of shape (B, T) or (T,); mask: frames that count."""
+        x (B, T, D) or (T, D); labels in [0, 1] of shape (B, T) or (T,); mask: frames that count
+        (bool), or per-frame weights (float: a weighted mean)."""
         if x.dim() == 2:
             x, labels = x[None], labels[None]
             mask = None if mask is None else mask[None]
