@@ -4,11 +4,33 @@ from __future__ import annotations
 
 import contextlib
 import math
+import threading
 from typing import Callable, Iterator
 
 import torch
 import torch.nn.functional as F
 from torch import nn
+
+
+_THREADS_LOCK = threading.RLock()
+
+
+@contextlib.contextmanager
+def few_threads(n: int = 1) -> Iterator[None]:
+    """Run torch with at most `n` intra-op threads inside the block; the old count after it.
+
+    For small models (the methods' scoring, personalization fits): their operations are too
+    short to share among threads, and with more threads than free cores each barrier waits for
+    a thread the system has set aside (measured: 2-10x slower on 2 busy cores). The count is
+    process-wide, so the lock keeps two blocks from restoring each other's value.
+    """
+    with _THREADS_LOCK:
+        old = torch.get_num_threads()
+        torch.set_num_threads(max(1, min(n, old)))
+        try:
+            yield
+        finally:
+            torch.set_num_threads(old)
 
 
 def encoder(d_model: int, heads: int, d_inner: int, layers: int, dropout: float = 0.0) -> nn.TransformerEncoder:

@@ -31,13 +31,14 @@ import re
 import threading
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import Callable
 
 import numpy as np
 import torch
 from torch import nn
 
 from vsumgui.core import checkpoints, features as feat, methods, paths
+from vsumgui.core.nn import few_threads
 from vsumgui.core.errors import VsumError, check_cancel
 from vsumgui.core.labels import LabelStore
 
@@ -62,7 +63,6 @@ VISP_LR = 3e-4
 # work 1 thread was also the faster for both. The backbone's feature extraction runs in ONNX
 # Runtime with its own threads and is not affected.
 THREADS = 1
-_THREADS_LOCK = threading.Lock()
 
 
 def curve_name(profile: str) -> str:
@@ -85,18 +85,6 @@ class Head(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return torch.sigmoid(self.net(x)).squeeze(-1)
-
-
-@contextlib.contextmanager
-def few_threads(n: int) -> Iterator[None]:
-    """Run torch with at most `n` intra-op threads inside the block; the old count after it."""
-    with _THREADS_LOCK:
-        old = torch.get_num_threads()
-        torch.set_num_threads(max(1, min(n, old)))
-        try:
-            yield
-        finally:
-            torch.set_num_threads(old)
 
 
 def profile_dir(profile: str) -> Path:

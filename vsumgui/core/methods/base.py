@@ -84,9 +84,13 @@ class Method(ABC):
         features = np.asarray(features, dtype=np.float32)
         if features.ndim != 2 or len(features) == 0:
             raise VsumError(f"method {self.name!r}: expected (frames, dims) features, got {features.shape}")
-        if self.checkpoint is not None:
-            self._load(features.shape[1], backbone)
-        return self._score(features)
+        if self.checkpoint is None:
+            return self._score(features)
+        self._load(features.shape[1], backbone)
+        from vsumgui.core.nn import few_threads  # torch only for methods that have a model
+
+        with few_threads(1):
+            return self._score(features)
 
     def _load(self, dim: int, backbone: str | None) -> None:
         """Load the checkpoint once (and check it fits these features).
