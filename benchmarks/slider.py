@@ -83,7 +83,7 @@ def ms(values: list[float]) -> str:
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--minutes", type=float, default=60.0)
-    ap.add_argument("--dims", type=int, default=256, help="feature width (shots/scores cost, not selection)")
+    ap.add_argument("--dims", type=int, default=1280, help="feature width (the backbone's: the bundled checkpoints need it)")
     ap.add_argument("--drags", type=int, default=5, help="sweeps 1%%->50%%->1%% per mode")
     ap.add_argument("--no-gui", action="store_true", help="time Summary.select only")
     args = ap.parse_args()
