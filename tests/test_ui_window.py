@@ -310,3 +310,26 @@ def test_reopen_shows_the_cached_summary_at_once(window, qtbot, sample_video, sa
     monkeypatch.setenv("VSUMGUI_CACHE_DIR", str(paths.cache_dir() / "empty"))
     assert window.open_video(sample_video)
     assert window.worker is None and window.summary is None
+
+
+def test_quick_look_summarizes_keyframes_and_is_remembered(window, qtbot, sample_video):
+    qtbot.mouseClick(window.run_panel.quick, Qt.MouseButton.LeftButton)
+    assert window.run_panel.quick.isChecked()
+    assert window.open_video(sample_video)
+    if window.worker is not None:  # a quick look summarized before (an earlier run) shows at once
+        with qtbot.waitSignal(window.summaryShown, timeout=LONG):
+            pass
+        s = window.summary
+    else:
+        s = summarize(window, qtbot)
+    assert s.features.sampling == "keyframes" and s.options.fast
+    assert "quick look" in window.statusBar().currentMessage()
+    # the keyframes of the sample (0, 0.4, 5.8, 11.1, ... s) hold the curve between them: far fewer distinct rows
+    assert len(np.unique(s.features.features, axis=0)) < len(s.times) / 3
+    window.save_settings()
+    again = MainWindow()
+    qtbot.addWidget(again)
+    assert again.run_panel.quick.isChecked()
+    again.run_panel.quick.setChecked(False)
+    again.save_settings()
+    again.close()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import QComboBox, QFormLayout, QHBoxLayout, QLabel, QProgressBar, QPushButton, QSlider, \
+from PySide6.QtWidgets import QCheckBox, QComboBox, QFormLayout, QHBoxLayout, QLabel, QProgressBar, QPushButton, QSlider, \
     QVBoxLayout, QWidget
 
 from vsumgui.core import methods
@@ -26,6 +26,9 @@ class RunPanel(QWidget):
         self.summarize_button.setDefault(True)
         self.cancel_button = QPushButton("Cancel")
         self.cancel_button.setEnabled(False)
+        self.quick = QCheckBox("Quick look")
+        self.quick.setToolTip("Decode keyframes only: many times faster on long videos, but shots can only "
+                              "start where the file has a keyframe. Untick for the full summary.")
         self.progress = QProgressBar()
         self.progress.setRange(0, 1000)
         self.progress.setTextVisible(True)
@@ -35,11 +38,13 @@ class RunPanel(QWidget):
         row = QHBoxLayout(self)
         row.setContentsMargins(0, 0, 0, 0)
         row.addWidget(self.summarize_button)
+        row.addWidget(self.quick)
         row.addWidget(self.progress, 1)
         row.addWidget(self.cancel_button)
 
     def running(self, on: bool) -> None:
         self.summarize_button.setEnabled(not on)
+        self.quick.setEnabled(not on)
         self.cancel_button.setEnabled(on)
         if on:
             self.rank = -1

@@ -240,6 +240,7 @@ class MainWindow(QMainWindow):
             self.splitter.setSizes([320, 420])
         self.selection.slider.setValue(int(s.value("ratio_percent", 15)))
         self.selection.set_mode(str(s.value("mode", DEFAULT_MODE)))
+        self.run_panel.quick.setChecked(str(s.value("quick", "false")).lower() == "true")
         self.method_list.set_hidden(self._list(s.value("hidden_methods", [])))
         self.profile = str(s.value("profile", DEFAULT_PROFILE)) or DEFAULT_PROFILE
         names = self.labels.profiles() if self.labels is not None else [DEFAULT_PROFILE]
@@ -259,6 +260,7 @@ class MainWindow(QMainWindow):
         s.setValue("splitter", self.splitter.saveState())
         s.setValue("ratio_percent", self.selection.slider.value())
         s.setValue("mode", self.selection.mode_name)
+        s.setValue("quick", self.run_panel.quick.isChecked())
         s.setValue("hidden_methods", self.method_list.hidden())
         s.setValue("profile", self.profile)
         s.sync()
@@ -375,7 +377,7 @@ class MainWindow(QMainWindow):
         workers.start(w)
 
     def _options(self) -> Options:
-        return Options(ratio=self.selection.ratio, mode=self.selection.mode_name)
+        return Options(ratio=self.selection.ratio, mode=self.selection.mode_name, fast=self.run_panel.quick.isChecked())
 
     def cancel(self) -> None:
         if self.personalizer is not None:
@@ -397,8 +399,10 @@ class MainWindow(QMainWindow):
         if not self._current():
             return
         took = time.perf_counter() - self._started
-        self.statusBar().showMessage(f"Summarized in {took:.1f} s"
-                                     f"{' (features from the cache)' if summary.cache_hit else ''}", 10000)
+        notes = [n for n, on in (("quick look: keyframes only", summary.options.fast),
+                                 ("features from the cache", summary.cache_hit)) if on]
+        tail = f" ({'; '.join(notes)})" if notes else ""
+        self.statusBar().showMessage(f"Summarized in {took:.1f} s{tail}", 10000)
         if summary.video != self.info:  # decoding corrected the container's length or frame count
             self.info = summary.video
             self.status_info.setText(f"{fmt_time(self.info.duration)} · {self.info.width}×{self.info.height} · "
