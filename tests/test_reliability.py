@@ -34,6 +34,7 @@ from PySide6.QtCore import Qt
 
 from conftest import ROOT
 from test_export import _release, _unwritable, listing
+from test_ui_window import window  # noqa: F401  (fixture)
 from trainer import data as tdata, loop
 from trainer.cli import main as train_main
 from vsumgui.cli import main
@@ -44,7 +45,6 @@ from vsumgui.core.pipeline import Options, summarize
 from vsumgui.core.video import iter_keyframes, iter_samples, read_frame
 from vsumgui.ui import worker as workers
 from vsumgui.ui.style import fmt_time
-from vsumgui.ui.window import MainWindow
 
 FFMPEG = imageio_ffmpeg.get_ffmpeg_exe()
 SRC = "testsrc2=size=320x240:rate=25"  # a moving test pattern: cheap to make and to encode
@@ -312,16 +312,6 @@ def test_rotated_frames_are_upright_in_both_samplers(media):
 
 
 # --- inputs through the window --------------------------------------------------------------
-@pytest.fixture
-def window(qtbot):
-    w = MainWindow()
-    qtbot.addWidget(w)
-    w.show()
-    yield w
-    w.close()
-    qtbot.waitUntil(lambda: workers.running() == 0, timeout=60_000)
-
-
 @pytest.mark.timeout(180)
 @pytest.mark.parametrize("case", list(CASES))
 def test_gui_awkward_input(case, media, window, qtbot, monkeypatch):

@@ -49,21 +49,25 @@ def write_text(path: str | os.PathLike, text: str) -> None:
 
 
 def check_writable(path: str | os.PathLike) -> None:
-    """Raise VsumError unless a file can be written at `path`: before long work, not after it.
-
-    Tries a real file in the folder (or its nearest existing parent, where the folder is not
-    made yet): permission bits say nothing to root or on read-only mounts."""
+    """Raise VsumError unless a file can be written at `path`: before long work, not after it."""
     path = Path(path)
     if path.is_dir():
         raise VsumError(f"{path}: is a folder, not a file name")
-    folder = path.parent
-    while not folder.exists() and folder.parent != folder:
-        folder = folder.parent
-    if not folder.is_dir():
-        raise VsumError(f"{path.parent}: cannot write here ({folder} is not a folder)")
+    check_folder(path.parent, "cannot write here", "cannot write here")
+
+
+def check_folder(folder: Path, cannot_make: str, cannot_write: str) -> None:
+    """Raise VsumError (naming `folder`) unless a file can be made in it or, where it is not
+    made yet, in its nearest existing parent. Tries a real file: permission bits say nothing
+    to root or on read-only mounts."""
+    probe = Path(folder)
+    while not probe.exists() and probe.parent != probe:
+        probe = probe.parent
+    if not probe.is_dir():
+        raise VsumError(f"{folder}: {cannot_make} ({probe} is not a folder)")
     try:
-        fd, tmp = tempfile.mkstemp(prefix=".vsumgui-check-", dir=folder)
+        fd, tmp = tempfile.mkstemp(prefix=".vsumgui-check-", dir=probe)
         os.close(fd)
         os.unlink(tmp)
     except OSError as e:
-        raise VsumError(f"{path.parent}: cannot write here ({e.strerror})") from e
+        raise VsumError(f"{folder}: {cannot_write} ({e.strerror})") from e

@@ -15,11 +15,11 @@ import contextlib
 import importlib
 import os
 import pkgutil
-import tempfile
 import threading
 from pathlib import Path
 from typing import Iterable
 
+from vsumgui.core import atomic
 from vsumgui.core.errors import VsumError, check_cancel
 from vsumgui.core.export.base import Exporter, Job, Result, get, names, register, safe_name
 from vsumgui.core.video import Progress
@@ -62,24 +62,13 @@ def check_folder(out_dir: Path, create: bool) -> None:
     out_dir = Path(out_dir)
     if out_dir.exists() and not out_dir.is_dir():
         raise VsumError(f"{out_dir}: not a folder")
-    probe = out_dir
-    if not out_dir.exists():
-        if create:
-            try:
-                out_dir.mkdir(parents=True)
-            except OSError as e:
-                raise VsumError(f"{out_dir}: cannot create the output folder ({e.strerror})") from e
-        else:  # a dry run creates nothing: the nearest existing parent must be writable
-            while not probe.exists() and probe.parent != probe:
-                probe = probe.parent
-            if not probe.is_dir():
-                raise VsumError(f"{out_dir}: cannot create the output folder ({probe} is not a folder)")
-    try:
-        fd, tmp = tempfile.mkstemp(prefix=".vsumgui-check-", dir=probe)
-        os.close(fd)
-        os.unlink(tmp)
-    except OSError as e:
-        raise VsumError(f"{out_dir}: cannot write to the output folder ({e.strerror})") from e
+    if not out_dir.exists() and create:
+        try:
+            out_dir.mkdir(parents=True)
+        except OSError as e:
+            raise VsumError(f"{out_dir}: cannot create the output folder ({e.strerror})") from e
+    # a dry run creates nothing: then the nearest existing parent must be writable
+    atomic.check_folder(out_dir, "cannot create the output folder", "cannot write to the output folder")
 
 
 def _job(summary, out_dir, accurate: bool, overwrite: bool, crossfade: float) -> Job:
