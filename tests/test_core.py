@@ -239,3 +239,45 @@ def test_random_baseline_is_seeded():
     x = np.ones((20, 4), np.float32)
     a = methods.create("random").score(x).scores
     assert np.array_equal(a, methods.create("random").score(x).scores)
+
+
+def test_scoring_threads_are_restored_for_every_thread(monkeypatch):
+    """Methods score with one torch thread; afterwards threads get the process's count back,
+    even after a thread born during another thread's scoring (it starts with one) scored too."""
+    import threading
+
+    import torch
+
+    from vsumgui.core import nn as vnn
+
+    monkeypatch.setattr(vnn, "DEFAULT_THREADS", 2)  # a count above one even where OMP_NUM_THREADS=1
+    torch.set_num_threads(2)
+    seen: dict[str, int] = {}
+    inside, left = threading.Event(), threading.Event()
+
+    def scorer():
+        with vnn.few_threads(1):
+            seen["scoring"] = torch.get_num_threads()
+            inside.set()
+            born.join(timeout=0.5)  # let it be born (and make its first torch call) in here
+        seen["scorer after"] = torch.get_num_threads()
+        left.set()
+
+    def born_inside():
+        inside.wait()
+        torch.get_num_threads()
+        left.wait()
+        with vnn.few_threads(1):
+            pass
+
+    born = threading.Thread(target=born_inside)
+    born.start()
+    t = threading.Thread(target=scorer)
+    t.start()
+    t.join()
+    born.join()
+    later = threading.Thread(target=lambda: seen.__setitem__("born after", torch.get_num_threads()))
+    later.start()
+    later.join()
+    assert seen["scoring"] == 1
+    assert seen["scorer after"] == 2 and seen["born after"] == 2

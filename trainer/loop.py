@@ -37,12 +37,11 @@ from torch import nn
 from torch.utils.data import DataLoader, DistributedSampler, RandomSampler
 
 import vsumgui
-from vsumgui.core import checkpoints as ckpts, methods
+from vsumgui.core import checkpoints as ckpts, methods, nn as vnn
 from vsumgui.core.atomic import check_writable
 from vsumgui.core.errors import Cancelled, VsumError, check_cancel
 from trainer.checkpoint import training_checkpoint
 from trainer.data import TrainProgress, WindowDataset, collate
-
 
 @dataclass
 class Config:
@@ -191,6 +190,8 @@ def fit(
     lead = rank == 0
     if distributed and device.type == "cpu":  # the processes share the cores
         torch.set_num_threads(max(1, (os.cpu_count() or 1) // int(os.environ.get("LOCAL_WORLD_SIZE", size))))
+    else:  # a thread born while another one scored with few threads would inherit their count
+        torch.set_num_threads(vnn.DEFAULT_THREADS)
 
     def report(stage: str, frac: float, info: dict) -> None:
         if progress and lead:

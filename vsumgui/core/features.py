@@ -66,10 +66,10 @@ def content_key(path: str | os.PathLike) -> str:
 
     Reading every byte of an hour of video would cost seconds on each open; the size plus
     spread chunks tells real videos apart, and a renamed or moved file keeps its key. The key
-    is remembered for the process while the file's size and modification time stay the same.
+    is remembered for the process while the file's size, times and inode stay the same.
     """
     st = os.stat(path)
-    stamp = (os.path.abspath(path), st.st_size, st.st_mtime_ns, st.st_ino)
+    stamp = (os.path.abspath(path), st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino, st.st_dev)
     key = _KEYS.get(stamp)
     if key is None:
         key = _KEYS[stamp] = _hash_file(path, st.st_size)

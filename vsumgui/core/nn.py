@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import math
-import threading
 from typing import Callable, Iterator
 
 import torch
@@ -12,25 +11,26 @@ import torch.nn.functional as F
 from torch import nn
 
 
-_THREADS_LOCK = threading.RLock()
+DEFAULT_THREADS = torch.get_num_threads()  # the process's count (cores, or OMP_NUM_THREADS)
 
 
 @contextlib.contextmanager
 def few_threads(n: int = 1) -> Iterator[None]:
-    """Run torch with at most `n` intra-op threads inside the block; the old count after it.
+    """Run this thread's torch work with at most `n` intra-op threads; the process default after.
 
     For small models (the methods' scoring, personalization fits): their operations are too
     short to share among threads, and with more threads than free cores each barrier waits for
-    a thread the system has set aside (measured: 2-10x slower on 2 busy cores). The count is
-    process-wide, so the lock keeps two blocks from restoring each other's value.
+    a thread the system has set aside (measured: 2-10x slower on 2 busy cores). With OpenMP the
+    count belongs to the calling thread, so other threads keep theirs; the exit restores the
+    process default, never a value read on entry (a thread born inside another thread's block
+    would read 1 and keep it). Threads that must not inherit a small count set `DEFAULT_THREADS`
+    themselves (`trainer.loop.fit`).
     """
-    with _THREADS_LOCK:
-        old = torch.get_num_threads()
-        torch.set_num_threads(max(1, min(n, old)))
-        try:
-            yield
-        finally:
-            torch.set_num_threads(old)
+    torch.set_num_threads(max(1, min(n, DEFAULT_THREADS)))
+    try:
+        yield
+    finally:
+        torch.set_num_threads(DEFAULT_THREADS)
 
 
 def encoder(d_model: int, heads: int, d_inner: int, layers: int, dropout: float = 0.0) -> nn.TransformerEncoder:

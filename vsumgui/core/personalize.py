@@ -56,12 +56,9 @@ VISP_LR = 3e-4
 # the threads of one operation wait for each other at every barrier, and one that the system
 # has set aside holds up the rest. Measured with benchmarks/personalization.py on 2 shared
 # cores, 10-minute video, 5 labels, ViSP beside two torch processes (two runs, best and
-# median of 3 each): 1 thread 5.4-5.7 s, 2 threads 16-142 s. The count is process-wide (with
-# OpenMP: for every thread that has not set its own), so it is set only for the fit and
-# restored after it (a lock keeps two fits from restoring each other's value); other torch
-# work of the process (a Trainer panel run) may run with it for those seconds, and beside such
-# work 1 thread was also the faster for both. The backbone's feature extraction runs in ONNX
-# Runtime with its own threads and is not affected.
+# median of 3 each): 1 thread 5.4-5.7 s, 2 threads 16-142 s. The count is set for the fitting
+# thread only and restored after the fit (see `few_threads`); the backbone's feature
+# extraction runs in ONNX Runtime with its own threads and is not affected.
 THREADS = 1
 
 

@@ -243,7 +243,7 @@ class Diverse:
         np.clip(d, 0.0, 2.0, out=d)
         n = len(d)
         off = (d.sum() - np.trace(d)) / (n * n - n) if n > 1 else 0.0
-        sigma = float(off) if off > 1e-9 else 1.0
+        sigma = float(off) if off > 1e-5 else 1.0  # below: float32 noise of a still video
         q = Q_FLOOR + (1 - Q_FLOOR) * minmax(_span_means(np.asarray(scores, dtype=np.float64)[:, None], self.idx)[:, 0])
         # wt[j, i] = w[i, j]: how well unit j represents unit i (d is symmetric); rows are contiguous
         # because the greedy and the slider read one representative's column at a time

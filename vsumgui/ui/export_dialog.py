@@ -109,13 +109,21 @@ class ExportDialog(QDialog):
         if existing and not self.confirm_overwrite(existing):
             return self.say("Nothing exported: the existing files were kept.")
         self.worker = ExportWorker(self.summary, out, formats, self.accurate.isChecked(), bool(existing))
-        self.worker.progress.connect(lambda stage, f: (self.bar.setValue(int(f * 1000)), self.status.setText(stage)))
+        # bound methods, not lambdas: a slot of this dialog runs in the GUI thread (queued)
+        self.worker.progress.connect(self._progress)
         self.worker.finished.connect(self._finished)
         self.worker.failed.connect(self._ended)
-        self.worker.cancelled.connect(lambda: self._ended("Export cancelled; the folder is as it was."))
+        self.worker.cancelled.connect(self._cancelled)
         self.export_button.setEnabled(False)
         self.cancel_button.setText("Cancel")
         workers.start(self.worker)
+
+    def _progress(self, stage: str, frac: float) -> None:
+        self.bar.setValue(int(frac * 1000))
+        self.status.setText(stage)
+
+    def _cancelled(self) -> None:
+        self._ended("Export cancelled; the folder is as it was.")
 
     def _finished(self, result) -> None:
         notes = " ".join(getattr(result, "notes", []) or [])

@@ -15,7 +15,7 @@ from PySide6.QtWidgets import QComboBox, QFileDialog, QGroupBox, QHBoxLayout, QL
 from vsumgui.core import personalize as personal
 from vsumgui.core.errors import VideoError, VsumError
 from vsumgui.core.labels import DEFAULT_PROFILE, KEEP, NAMES, SKIP, LabelStore
-from vsumgui.core.pipeline import DEFAULT_MODE, Options, Summary, summarized_before
+from vsumgui.core.pipeline import DEFAULT_MODE, Options, Summary
 from vsumgui.core.video import VideoInfo, probe
 from vsumgui.ui import compat, worker as workers
 from vsumgui.ui.controls import RunPanel, SelectionPanel
@@ -55,8 +55,9 @@ class MainWindow(QMainWindow):
         self.summary: Summary | None = None
         self.worker: workers.SummarizeWorker | None = None
         self.thumbs: workers.ThumbnailWorker | None = None
-        self._retired: list = []
-        self.trainer = None  # the Tools → Trainer… panel, made on first use  # cancelled workers whose threads are still finishing
+        self.checker: workers.CacheCheck | None = None
+        self._retired: list = []  # cancelled workers whose threads are still finishing
+        self.trainer = None  # the Tools → Trainer… panel, made on first use
         self.last_message: QMessageBox | None = None
         self._started = 0.0
         self.personalizer: workers.PersonalizeWorker | None = None
@@ -346,9 +347,29 @@ class MainWindow(QMainWindow):
         self._remember(path)
         self._set_enabled()
         self.statusBar().showMessage(f"Opened {path}", 5000)
-        if summarized_before(path, self._options()):  # re-opened: its curves come from the cache at once
-            self.summarize()
+        self._check_cache()
         return True
+
+    def _check_cache(self) -> None:
+        """Re-opened a summarized video? Then its curves come from the cache at once, unasked."""
+        self._stop_check()
+        c = workers.CacheCheck(self.path, self._options())
+        c.finished.connect(self._on_cache_checked)
+        self.checker = c
+        workers.start(c)
+
+    def _on_cache_checked(self, cached: bool) -> None:
+        if self.checker is None or self.sender() is not self.checker:
+            return
+        self.checker = None
+        if cached and self.summary is None and self.worker is None:
+            self.summarize()
+
+    def _stop_check(self) -> None:
+        if self.checker is not None:
+            self.checker.cancel()
+            self._retired.append(self.checker)
+            self.checker = None
 
     def dragEnterEvent(self, event) -> None:  # noqa: N802
         if any(u.isLocalFile() for u in event.mimeData().urls()):
@@ -674,12 +695,16 @@ class MainWindow(QMainWindow):
         w.progress.connect(self._on_personal_progress)
         w.finished.connect(self._on_personalized)
         w.failed.connect(self._on_personal_failed)
-        w.cancelled.connect(lambda: self.run_panel.show_state("Personalize cancelled"))
+        w.cancelled.connect(self._on_personal_cancelled)
         w.done.connect(self._on_personal_done)
         self.personalizer = w
         self.run_panel.rank = -1
         self._set_enabled()
         workers.start(w)
+
+    def _on_personal_cancelled(self) -> None:
+        if self._mine():
+            self.run_panel.show_state("Personalize cancelled")
 
     def _mine(self) -> bool:
         return self.personalizer is not None and self.sender() is self.personalizer
@@ -748,6 +773,7 @@ class MainWindow(QMainWindow):
     # -- closing --------------------------------------------------------------------------
     def closeEvent(self, event) -> None:  # noqa: N802
         self.save_settings()
+        self._stop_check()
         self._stop_summary()
         self._stop_personalize()
         self._stop_thumbnails()

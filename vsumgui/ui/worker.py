@@ -15,7 +15,7 @@ from PySide6.QtGui import QImage
 from vsumgui.core.errors import Cancelled, VsumError, check_cancel
 from vsumgui.core.labels import LabelStore
 from vsumgui.core.personalize import curve_name, personalize
-from vsumgui.core.pipeline import Options, Summary, summarize
+from vsumgui.core.pipeline import Options, Summary, summarize, summarized_before
 from vsumgui.core.video import read_frame
 
 
@@ -86,6 +86,19 @@ class SummarizeWorker(Job):
         summary = summarize(self.path, self.options, self.progress.emit, self.cancel_event)
         check_cancel(self.cancel_event)  # cancelled after the last check: drop the result
         return summary
+
+
+class CacheCheck(Job):
+    """Whether a video's features are cached (reading the file for its key is disk work)."""
+
+    what = "The cache check"
+
+    def __init__(self, path: str | Path, options: Options) -> None:
+        super().__init__()
+        self.path, self.options = str(path), options
+
+    def work(self) -> bool:
+        return summarized_before(self.path, self.options)
 
 
 class PersonalizeWorker(Job):
