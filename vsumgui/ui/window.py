@@ -385,7 +385,7 @@ class MainWindow(QMainWindow):
     def summarize(self) -> None:
         if self.path is None or self.worker is not None or self.personalizer is not None:
             return
-        w = workers.SummarizeWorker(self.path, self._options())
+        w = workers.SummarizeWorker(self.path, self._options(), self.profile)
         w.progress.connect(self._on_progress)
         w.finished.connect(self._on_finished)
         w.failed.connect(self._on_failed)
@@ -429,7 +429,8 @@ class MainWindow(QMainWindow):
             self.status_info.setText(f"{fmt_time(self.info.duration)} · {self.info.width}×{self.info.height} · "
                                      f"{fmt_fps(self.info.fps)}")
             self.preview.set_info(self.info)
-        self._apply_personal(summary)
+        if self.sender().personal_error:
+            self.statusBar().showMessage(f"Personal curve not applied: {self.sender().personal_error}", 10000)
         self.show_summary(summary)
 
     def show_summary(self, summary: Summary) -> None:

@@ -14,7 +14,7 @@ from PySide6.QtGui import QImage
 
 from vsumgui.core.errors import Cancelled, VsumError, check_cancel
 from vsumgui.core.labels import LabelStore
-from vsumgui.core.personalize import curve_name, personalize
+from vsumgui.core.personalize import curve_name, personal_scores, personalize
 from vsumgui.core.pipeline import Options, Summary, summarize, summarized_before
 from vsumgui.core.video import read_frame
 
@@ -73,17 +73,25 @@ class Job(QObject):
 
 
 class SummarizeWorker(Job):
-    """Runs `pipeline.summarize` once; finishes with the Summary."""
+    """Runs `pipeline.summarize` once, then adds the profile's saved personal curve (if any);
+    finishes with the Summary. A personal model that does not fit leaves `personal_error`."""
 
     what = "Summarize"
 
-    def __init__(self, path: str | Path, options: Options | None = None) -> None:
+    def __init__(self, path: str | Path, options: Options | None = None, profile: str | None = None) -> None:
         super().__init__()
         self.path = str(path)
         self.options = options or Options()
+        self.profile = profile
+        self.personal_error: str | None = None
 
     def work(self) -> Summary:
         summary = summarize(self.path, self.options, self.progress.emit, self.cancel_event)
+        if self.profile is not None:
+            try:  # a fine-tuned ViSP is a network pass: here, not on the GUI thread
+                personal_scores(summary, self.profile)
+            except VsumError as e:  # e.g. a head saved for other features: Personalize again replaces it
+                self.personal_error = str(e)
         check_cancel(self.cancel_event)  # cancelled after the last check: drop the result
         return summary
 
