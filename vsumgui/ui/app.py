@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import signal
 import sys
 
@@ -12,8 +13,15 @@ from vsumgui.ui import compat
 from vsumgui.ui.window import APP, ORG, MainWindow
 
 
+# Qt Multimedia reports each optional library it looks for (VA-API, PipeWire) and each file it
+# opens on the terminal; the preview falls back to OpenCV frames by itself, so these say
+# nothing a user can act on. A user's own QT_LOGGING_RULES wins.
+QUIET = "qt.multimedia.symbolsresolver=false;qt.multimedia.playbackengine.codec=false;qt.multimedia.ffmpeg=false"
+
+
 def make_app() -> QApplication:
     """The QApplication (the existing one when there is one), named for QSettings."""
+    os.environ.setdefault("QT_LOGGING_RULES", QUIET)
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setOrganizationName(ORG)
     app.setApplicationName(APP)
