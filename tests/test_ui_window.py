@@ -323,7 +323,9 @@ def test_quick_look_summarizes_keyframes_and_is_remembered(window, qtbot, sample
     else:
         s = summarize(window, qtbot)
     assert s.features.sampling == "keyframes" and s.options.fast
-    assert "quick look" in window.statusBar().currentMessage()
+    # the sample has 10 keyframes in 30 s (VP8; three in its first half second, of which the
+    # 2-per-second sampler keeps two): the window says how coarse this is
+    assert "quick look: 8 keyframes, one every 3.8 s; untick Quick look" in window.statusBar().currentMessage()
     # the keyframes of the sample (0, 0.4, 5.8, 11.1, ... s) hold the curve between them: far fewer distinct rows
     assert len(np.unique(s.features.features, axis=0)) < len(s.times) / 3
     window.save_settings()

@@ -420,7 +420,7 @@ class MainWindow(QMainWindow):
         if not self._current():
             return
         took = time.perf_counter() - self._started
-        notes = [n for n, on in (("quick look: keyframes only", summary.options.fast),
+        notes = [n for n, on in ((self._quick_note(summary), summary.options.fast),
                                  ("features from the cache", summary.cache_hit)) if on]
         tail = f" ({'; '.join(notes)})" if notes else ""
         self.statusBar().showMessage(f"Summarized in {took:.1f} s{tail}", 10000)
@@ -432,6 +432,14 @@ class MainWindow(QMainWindow):
         if self.sender().personal_error:
             self.statusBar().showMessage(f"Personal curve not applied: {self.sender().personal_error}", 10000)
         self.show_summary(summary)
+
+    @staticmethod
+    def _quick_note(summary: Summary) -> str:
+        """How coarse a quick look is: shots can only start at the file's keyframes."""
+        keys = len(np.unique(summary.features.picks))
+        gap = summary.video.duration / max(1, keys)
+        return f"quick look: {keys} keyframes, one every {gap:.1f} s" + (
+            "; untick Quick look for finer shots" if gap > 2.0 else "")
 
     def show_summary(self, summary: Summary) -> None:
         """Show a summary of the open video: curves, breakdown, timeline, selection."""
