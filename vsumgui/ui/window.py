@@ -420,8 +420,8 @@ class MainWindow(QMainWindow):
         if not self._current():
             return
         took = time.perf_counter() - self._started
-        notes = [n for n, on in ((self._quick_note(summary), summary.options.fast),
-                                 ("features from the cache", summary.cache_hit)) if on]
+        notes = ([self._quick_note(summary)] if summary.options.fast else []) + (
+            ["features from the cache"] if summary.cache_hit else [])
         tail = f" ({'; '.join(notes)})" if notes else ""
         self.statusBar().showMessage(f"Summarized in {took:.1f} s{tail}", 10000)
         if summary.video != self.info:  # decoding corrected the container's length or frame count
