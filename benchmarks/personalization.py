@@ -143,7 +143,7 @@ def gain(method: str) -> None:
         with LabelStore(Path(tmp) / "labels.sqlite") as store:
             for a, b in labelled:
                 store.set("bench", s.features.key, a, b, KEEP)
-            after = pers.personalize(s, "bench", store, base=args.method).scores
+            after = pers.personalize(s, "bench", store, base=args.method).scores  # s itself is unchanged
     t = s.times
     in_any = lambda spans: np.array([any(a <= x < b for a, b in spans) for x in t])  # noqa: E731
     keep = ~in_any(labelled)  # rank the unlabelled samples only

@@ -133,6 +133,8 @@ def test_personalize_reranks_and_drives(fresh, qtbot, sample_video, method):
     name = personal.curve_name("default")
     with qtbot.waitSignal(w.summaryShown, timeout=60_000):
         qtbot.mouseClick(w.personalize_button, Qt.MouseButton.LeftButton)
+    assert name not in s.scores, "the summary the GUI thread read was changed"
+    s = w.summary
     assert name in s.scores and name in w.curves.curves
     kind = personal.visp_path if method == "visp" else personal.head_path
     assert personal.saved("default", s.features.backbone) == kind("default", s.features.backbone)
@@ -150,8 +152,8 @@ def test_personalize_reranks_and_drives(fresh, qtbot, sample_video, method):
     idx = w.selection.driver.findData(name)
     assert idx >= 0
     w.selection.driver.setCurrentIndex(idx)
-    assert s.selection.method == name
-    chosen = set(s.selection.shots)
+    assert w.summary.selection.method == name
+    chosen = set(w.summary.selection.shots)
     assert skip[0] not in chosen
     assert w.timeline.chosen == chosen
     close(w, qtbot)

@@ -324,8 +324,9 @@ def personalize(summary, profile: str, store: LabelStore, base: str | None = Non
                 progress: Callable[[str, float], None] | None = None,
                 cancel: threading.Event | None = None, threads: int | None = None) -> methods.MethodScores:
     """Fit the profile's personal model on all its labels (ViSP fine-tuned when `base` is ViSP
-    with a checkpoint, else a head), save it, and add its curve to the summary. `threads`: torch
-    threads for the fit (default THREADS)."""
+    with a checkpoint, else a head), save it, and return its curve for the summary's video (the
+    summary is not changed: `summary.with_scores({curve_name(profile): scores})` adds it).
+    `threads`: torch threads for the fit (default THREADS)."""
     base = base or summary.driver
     if base.startswith("personalized"):
         base = "ctvsum"
@@ -340,13 +341,12 @@ def personalize(summary, profile: str, store: LabelStore, base: str | None = Non
             check_cancel(cancel)
             save(profile, head, f.backbone, f.features.shape[1], base, len(store.get(profile)))
             scores = apply(head, f.features)
-    summary.add_scores(curve_name(profile), scores)
     return scores
 
 
 def personal_scores(summary, profile: str) -> methods.MethodScores | None:
-    """The profile's saved model (head or fine-tuned ViSP) applied to a (new) video, added as a
-    curve; None when the profile has none for these features."""
+    """The profile's saved model (head or fine-tuned ViSP) applied to a (new) video (the summary is
+    not changed); None when the profile has none for these features."""
     f = summary.features
     path = saved(profile, f.backbone)
     if path is None:
@@ -356,5 +356,4 @@ def personal_scores(summary, profile: str) -> methods.MethodScores | None:
     else:
         head = load(profile, f.backbone, f.features.shape[1])
         scores = apply(head, f.features)
-    summary.add_scores(curve_name(profile), scores)
     return scores

@@ -66,10 +66,15 @@ class Summary:
     def driver(self) -> str:
         return self.options.driver or next(iter(self.scores))
 
-    def add_scores(self, name: str, scores: methods.MethodScores) -> None:
-        """Add or replace a curve (e.g. personalized scores); its selector is rebuilt on use."""
-        self.scores[name] = scores
-        self._selectors.pop(name, None)
+    def with_scores(self, extra: dict[str, methods.MethodScores], drop: tuple[str, ...] = ()) -> Summary:
+        """A new Summary with curves added or replaced (e.g. personalized scores) and `drop` removed;
+        this one is left as it is (the GUI thread may be reading it). Unchanged curves keep their
+        built selectors."""
+        scores = {n: ms for n, ms in self.scores.items() if n not in drop and n not in extra}
+        scores.update(extra)
+        selectors = {n: sel for n, sel in self._selectors.items() if n in scores and n not in extra}
+        return Summary(self.features, self.shot_idx, self.shot_secs, scores, self.options, self.cache_hit,
+                       self.selection, selectors)
 
     def selector(self, method: str | None = None) -> Selector:
         """The (cached) selector for one method's scores."""

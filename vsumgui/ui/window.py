@@ -632,7 +632,7 @@ class MainWindow(QMainWindow):
         settings().setValue("profile", name)
         self.undo_stack.clear()
         if self.summary is not None:
-            self._apply_personal(self.summary)
+            self.summary = self._apply_personal(self.summary)
             self._refresh_curves()
         self._show_labels()
 
@@ -673,15 +673,18 @@ class MainWindow(QMainWindow):
         return n
 
     # -- personalization ------------------------------------------------------------------
-    def _apply_personal(self, summary: Summary) -> None:
-        """Add the profile's saved personal curve (if any) to a new summary."""
-        for name in [n for n in summary.scores if n.startswith("personalized (")]:
-            if name != personal.curve_name(self.profile):
-                summary.scores.pop(name)  # another profile's curve
+    def _apply_personal(self, summary: Summary) -> Summary:
+        """The summary with this profile's saved personal curve (if any) and no other profile's."""
+        others = tuple(n for n in summary.scores
+                       if n.startswith("personalized (") and n != personal.curve_name(self.profile))
+        extra = {}
         try:
-            personal.personal_scores(summary, self.profile)
+            mine = personal.personal_scores(summary, self.profile)
+            if mine is not None:
+                extra[personal.curve_name(self.profile)] = mine
         except VsumError as e:  # e.g. a head saved for other features: Personalize again replaces it
             self.statusBar().showMessage(f"Personal curve not applied: {e}", 10000)
+        return summary.with_scores(extra, drop=others) if extra or others else summary
 
     def _refresh_curves(self) -> None:
         """Redraw every curve and the driver list after a curve was added, keeping the selection."""
@@ -722,9 +725,11 @@ class MainWindow(QMainWindow):
         if self._mine():
             self.run_panel.show_progress(stage, frac)
 
-    def _on_personalized(self, name: str) -> None:
+    def _on_personalized(self, result: tuple) -> None:
         if not self._mine() or self.summary is None:
             return
+        name, scores = result
+        self.summary = self.summary.with_scores({name: scores})
         self._refresh_curves()
         how = ("ViSP fine-tuned on your labels"
                if personal.saved(self.profile, self.summary.features.backbone)

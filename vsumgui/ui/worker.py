@@ -89,7 +89,9 @@ class SummarizeWorker(Job):
         summary = summarize(self.path, self.options, self.progress.emit, self.cancel_event)
         if self.profile is not None:
             try:  # a fine-tuned ViSP is a network pass: here, not on the GUI thread
-                personal_scores(summary, self.profile)
+                mine = personal_scores(summary, self.profile)
+                if mine is not None:
+                    summary = summary.with_scores({curve_name(self.profile): mine})
             except VsumError as e:  # e.g. a head saved for other features: Personalize again replaces it
                 self.personal_error = str(e)
         check_cancel(self.cancel_event)  # cancelled after the last check: drop the result
@@ -110,7 +112,7 @@ class CacheCheck(Job):
 
 
 class PersonalizeWorker(Job):
-    """Runs `personalize.personalize` once; finishes with the new curve's name."""
+    """Runs `personalize.personalize` once; finishes with (the new curve's name, its scores)."""
 
     what = "Personalize"
 
@@ -118,9 +120,10 @@ class PersonalizeWorker(Job):
         super().__init__()
         self.summary, self.profile, self.store, self.base = summary, profile, store, base
 
-    def work(self) -> str:
-        personalize(self.summary, self.profile, self.store, self.base, self.progress.emit, self.cancel_event)
-        return curve_name(self.profile)
+    def work(self) -> tuple:
+        scores = personalize(self.summary, self.profile, self.store, self.base, self.progress.emit,
+                             self.cancel_event)
+        return curve_name(self.profile), scores
 
 
 class ThumbnailWorker(QObject):
