@@ -234,8 +234,8 @@ def test_exported_files_are_readable_by_others(edit_lists):
 
 
 # --- media ------------------------------------------------------------------------------------
-def test_fast_mode_copies_streams_and_cuts_on_keyframes(sample_summary, keyframes, tmp_path):
-    result = export.export(sample_summary, tmp_path, ["clips", "video"])
+def test_keyframe_cut_copies_streams_and_cuts_on_keyframes(sample_summary, keyframes, tmp_path):
+    result = export.export(sample_summary, tmp_path, ["clips", "video"], cut="keyframe")
     fps = sample_summary.video.fps
     frame = 1 / fps
     gap = max(np.diff(keyframes))  # the sample's longest keyframe interval (~5.3 s)
@@ -268,8 +268,8 @@ def _clock(t: float) -> str:
     return f"{ms // 3_600_000:02d}.{ms // 60_000 % 60:02d}.{ms // 1000 % 60:02d}.{ms % 1000:03d}"
 
 
-def test_accurate_mode_is_frame_exact_h264_aac(sample_summary, tmp_path):
-    result = export.export(sample_summary, tmp_path, ["clips", "video"], accurate=True)
+def test_default_cut_is_frame_exact_h264_aac(sample_summary, tmp_path):
+    result = export.export(sample_summary, tmp_path, ["clips", "video"])
     fps = sample_summary.video.fps
     frame = 1 / fps
     assert [p.suffix for p in result.files] == [".mp4"] * (len(sample_summary.selection.segments) + 1)
@@ -433,7 +433,7 @@ def test_cli_export(sample_summary, tmp_path, capsys):
     text = capsys.readouterr().out
     names = sorted(p.name for p in out.iterdir())
     assert len(names) == 2 + len(sample_summary.selection.segments)
-    assert "exported" in text and "fast mode" in text and all(n in text for n in names)
+    assert "exported" in text and "exact cuts" in text and all(n in text for n in names)
     # again without --overwrite: refused, files untouched
     before = listing(out)
     assert main(["summarize", sample_summary.video.path, "-q", "--export", str(out), "--formats", "edl"]) == 1
@@ -457,7 +457,7 @@ def test_ntsc_mp4_edit_lists_and_accurate_clips(shared_data, tmp_path):
     summary = summarize(shared_data / "videos" / "flower_cc0.mp4", Options(ratio=0.4, mode="highlight"))
     want = frames_of(summary)
     assert want, "the highlight mode should select part of the flower clip"
-    result = export.export(summary, tmp_path, ["otio", "edl", "fcpxml", "clips"], accurate=True)
+    result = export.export(summary, tmp_path, ["otio", "edl", "fcpxml", "clips"], accurate=True)  # the old flag
     files = {p.suffix: p for p in result.files}
     tl = otio.adapters.read_from_file(str(files[".otio"]))
     clips = list(tl.tracks[0].find_clips())
@@ -488,6 +488,6 @@ def test_video_without_sound(sample_video, tmp_path):
     for p in result.files:
         if p.suffix != ".otio":
             m = media(p)
-            assert m["audio"] is None and m["video"] == ("h264" if "-summary" in p.name else "vp8")
+            assert m["audio"] is None and m["video"] == "h264"  # exact cuts: re-encoded
     video = next(p for p in result.files if p.name == "silent-summary.mp4")  # crossfades: MP4
     assert media(video)["duration"] == pytest.approx(2.0 - 0.25, abs=1 / 24 + 1e-6)

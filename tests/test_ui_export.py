@@ -17,11 +17,16 @@ def test_export_dialog_writes_formats_and_confirms_overwrite(window, qtbot, samp
     dlg = window.export_dialog
     for name, box in dlg.checks.items():
         box.setChecked(name in ("otio", "csv", "clips"))
+    assert dlg.cut.currentData() == "exact"  # frame-exact by default
+    dlg.cut.setCurrentIndex(dlg.cut.findData("smart"))
     dlg.folder.setText(str(tmp_path / "out"))
     with qtbot.waitSignal(dlg.exported, timeout=120_000):
         qtbot.mouseClick(dlg.export_button, Qt.MouseButton.LeftButton)
     files = sorted(p.name for p in (tmp_path / "out").iterdir())
     assert len(files) == 2 + len(s.selection.segments)
+    # the sample is VP8: a smart cut cannot splice it, re-encodes to MP4 and says so
+    assert sum(f.endswith(".mp4") for f in files) == len(s.selection.segments)
+    assert "smart cut" in dlg.last_message
     tl = otio.adapters.read_from_file(str(next((tmp_path / "out").glob("*.otio"))))
     assert len(list(tl.video_tracks()[0].find_clips())) == len(s.selection.segments)
     # a second export meets existing files: refused when the user says no, nothing changes

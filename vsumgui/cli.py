@@ -88,17 +88,17 @@ def cmd_summarize(args: argparse.Namespace) -> int:
         print(f"note: no shot fits in {sel.ratio:.0%} of {_fmt(v.duration)}; ask for a longer summary with --ratio")
     if args.export:
         existing = [] if args.overwrite else export.preflight(summary, args.export, args.formats,
-                                                              args.accurate, args.crossfade)
+                                                              crossfade=args.crossfade, cut=args.cut)
         if existing:
             more = f" and {len(existing) - 1} more" if len(existing) > 1 else ""
             raise VsumError(f"{existing[0]}{more} already exist{'' if more else 's'}: "
                             "pass --overwrite to replace, or export to another folder")
         start = time.perf_counter()
-        result = export.export(summary, args.export, args.formats, accurate=args.accurate,
+        result = export.export(summary, args.export, args.formats, cut=args.cut,
                                overwrite=args.overwrite, progress=None if args.quiet else ProgressBar(),
                                cancel=threading.Event(), crossfade=args.crossfade)
         print(f"exported {len(result.files)} files to {Path(args.export)} "
-              f"({'accurate' if args.accurate else 'fast'} mode, {time.perf_counter() - start:.2f} s):")
+              f"({args.cut or 'exact'} cuts, {time.perf_counter() - start:.2f} s):")
         for f in result.files:
             print(f"  {f.name}")
         for n in result.notes:
@@ -175,9 +175,12 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--formats", type=_formats, metavar="LIST",
                    help="comma-separated: clips,video,edl,otio,fcpxml,csv,json,llc or all "
                         "(default: the edit lists edl,otio,fcpxml,csv,json,llc)")
-    e.add_argument("--accurate", action="store_true",
-                   help="clips and video re-encoded (H.264/AAC MP4) with frame-exact cuts "
-                        "(default: fast stream copy, cut on keyframes)")
+    e.add_argument("--cut", choices=("exact", "smart", "keyframe"), default=None,
+                   help="how clips and the summary video are cut: exact (default: re-encoded H.264/AAC MP4, "
+                        "frame-exact), smart (frame-exact, copies whole GOPs of H.264/HEVC, re-encodes the rest), "
+                        "keyframe (stream copy from the keyframe before each cut, not frame-exact)")
+    e.add_argument("--accurate", dest="cut", action="store_const", const="exact",
+                   help="same as --cut exact (kept for older scripts)")
     e.add_argument("--crossfade", type=float, default=0.0, metavar="SECONDS",
                    help="crossfade between shots in the summary video (re-encodes it)")
     e.add_argument("--overwrite", action="store_true", help="replace files that already exist")
@@ -232,9 +235,9 @@ def main(argv: list[str] | None = None) -> int:
             build_parser().error("--fold needs --split FILE")
         if args.stride < 1:
             build_parser().error("--stride must be at least 1")
-    if args.command == "summarize" and not args.export and (args.formats or args.accurate or args.overwrite
+    if args.command == "summarize" and not args.export and (args.formats or args.cut or args.overwrite
                                                            or args.crossfade):
-        build_parser().error("--formats, --accurate, --crossfade and --overwrite need --export DIR")
+        build_parser().error("--formats, --cut, --crossfade and --overwrite need --export DIR")
     if args.command == "summarize" and args.crossfade < 0:
         build_parser().error("--crossfade must be >= 0")
     try:

@@ -7,7 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from PySide6.QtCore import Signal
-from PySide6.QtWidgets import (QCheckBox, QDialog, QFileDialog, QGridLayout, QHBoxLayout, QLabel, QLineEdit,
+from PySide6.QtWidgets import (QCheckBox, QComboBox, QDialog, QFileDialog, QGridLayout, QHBoxLayout, QLabel, QLineEdit,
                                QMessageBox, QProgressBar, QPushButton, QVBoxLayout)
 
 from vsumgui.core import export
@@ -21,12 +21,14 @@ class ExportWorker(Job):
 
     what = "Export"
 
-    def __init__(self, summary, out_dir: str, formats: list[str], accurate: bool, overwrite: bool) -> None:
+    def __init__(self, summary, out_dir: str, formats: list[str], cut: str, overwrite: bool) -> None:
         super().__init__()
-        self.args = (summary, out_dir, formats, accurate, overwrite)
+        self.args = (summary, out_dir, formats)
+        self.cut, self.overwrite = cut, overwrite
 
     def work(self):
-        return export.export(*self.args, self.progress.emit, self.cancel_event)
+        return export.export(*self.args, overwrite=self.overwrite, progress=self.progress.emit,
+                             cancel=self.cancel_event, cut=self.cut)
 
     def message(self, e: VsumError) -> str:
         return f"Export failed: {e}."
@@ -51,7 +53,10 @@ class ExportDialog(QDialog):
             box.setChecked(fmt.name in export.DEFAULT_FORMATS)
             self.checks[fmt.name] = box
             grid.addWidget(box, i // 2, i % 2)
-        self.accurate = QCheckBox("Accurate cuts (re-encode clips and video to H.264/AAC MP4)")
+        self.cut = QComboBox()  # how clips and the summary video are cut (export.CUTS)
+        self.cut.addItem("Exact cuts (re-encode to H.264/AAC MP4)", "exact")
+        self.cut.addItem("Smart cuts (exact; copies whole GOPs of H.264/HEVC, re-encodes the rest)", "smart")
+        self.cut.addItem("Keyframe cuts (stream copy; pieces start at the keyframe before)", "keyframe")
         self.folder = QLineEdit(folder)
         browse = QPushButton("Browse…")
         browse.clicked.connect(self._browse)
@@ -73,7 +78,7 @@ class ExportDialog(QDialog):
         buttons.addWidget(self.cancel_button)
         lay = QVBoxLayout(self)
         lay.addLayout(grid)
-        lay.addWidget(self.accurate)
+        lay.addWidget(self.cut)
         lay.addLayout(row)
         lay.addWidget(self.bar)
         lay.addWidget(self.status)
@@ -103,12 +108,12 @@ class ExportDialog(QDialog):
             return self.say("Choose at least one format.")
         out = self.folder.text().strip()
         try:
-            existing = export.preflight(self.summary, out, formats, self.accurate.isChecked())
+            existing = export.preflight(self.summary, out, formats, cut=self.cut.currentData())
         except VsumError as e:
             return self.say(f"Cannot export: {e}.")
         if existing and not self.confirm_overwrite(existing):
             return self.say("Nothing exported: the existing files were kept.")
-        self.worker = ExportWorker(self.summary, out, formats, self.accurate.isChecked(), bool(existing))
+        self.worker = ExportWorker(self.summary, out, formats, self.cut.currentData(), bool(existing))
         # bound methods, not lambdas: a slot of this dialog runs in the GUI thread (queued)
         self.worker.progress.connect(self._progress)
         self.worker.finished.connect(self._finished)

@@ -7,6 +7,9 @@ The GUI's export dialog and the CLI call the same three functions:
 - `preflight(summary, out_dir, names, ...)` — checks the folder can be written (VsumError if
   not) and returns the files that already exist and would be overwritten;
 - `export(summary, out_dir, names, ...)` — writes everything as one transaction.
+
+Clips and the summary video are cut `exact` (the default: re-encoded, frame-exact), `smart`
+(frame-exact, whole GOPs copied) or `keyframe` (stream copy from keyframes); see _cut.py.
 """
 
 from __future__ import annotations
@@ -15,13 +18,15 @@ import contextlib
 import importlib
 import os
 import pkgutil
+import re
+import shutil
 import threading
 from pathlib import Path
 from typing import Iterable
 
 from vsumgui.core import atomic
 from vsumgui.core.errors import VsumError, check_cancel
-from vsumgui.core.export.base import Exporter, Job, Result, get, names, register, safe_name
+from vsumgui.core.export.base import CUTS, WORK_PREFIX, Exporter, Job, Result, get, live, names, register, safe_name
 from vsumgui.core.video import Progress
 
 for _mod in sorted(pkgutil.iter_modules(__path__), key=lambda m: m.name):
@@ -71,8 +76,17 @@ def check_folder(out_dir: Path, create: bool) -> None:
     atomic.check_folder(out_dir, "cannot create the output folder", "cannot write to the output folder")
 
 
-def _job(summary, out_dir, accurate: bool, overwrite: bool, crossfade: float) -> Job:
-    job = Job.from_summary(summary, Path(out_dir).absolute(), accurate=accurate, overwrite=overwrite,
+def cut_mode(cut: str | None, accurate: bool | None = None) -> str:
+    """The cut mode from `cut`, or from the old `accurate` flag (True: exact, False: keyframe)."""
+    if cut is None:
+        cut = "keyframe" if accurate is False else "exact"
+    if cut not in CUTS:
+        raise VsumError(f"unknown cut mode {cut!r}; known: {', '.join(CUTS)}")
+    return cut
+
+
+def _job(summary, out_dir, cut: str, overwrite: bool, crossfade: float) -> Job:
+    job = Job.from_summary(summary, Path(out_dir).absolute(), cut=cut, overwrite=overwrite,
                            crossfade=max(0.0, float(crossfade)))
     if not job.frames:
         raise VsumError("the summary has no chosen shots to export")
@@ -85,20 +99,54 @@ def plan(job: Job, names_: Iterable[str]) -> dict[str, list[Path]]:
 
 
 def preflight(summary, out_dir: str | os.PathLike, formats: str | Iterable[str] | None = None,
-              accurate: bool = False, crossfade: float = 0.0) -> list[Path]:
+              accurate: bool | None = None, crossfade: float = 0.0, cut: str | None = None) -> list[Path]:
     """Check before exporting: VsumError if the folder cannot be written or a format is
     unknown; otherwise the files that already exist and would be overwritten."""
     chosen = parse_formats(formats)
-    job = _job(summary, out_dir, accurate, False, crossfade)
+    job = _job(summary, out_dir, cut_mode(cut, accurate), False, crossfade)
     check_folder(job.out_dir, create=False)
     return [p for paths in plan(job, chosen).values() for p in paths if p.exists()]
 
 
 def export(summary, out_dir: str | os.PathLike, formats: str | Iterable[str] | None = None,
-           accurate: bool = False, overwrite: bool = False, progress: Progress | None = None,
-           cancel: threading.Event | None = None, crossfade: float = 0.0) -> Result:
-    """Export a summary's selection to `out_dir` in the given formats (see DEFAULT_FORMATS)."""
-    return run(_job(summary, out_dir, accurate, overwrite, crossfade), parse_formats(formats), progress, cancel)
+           accurate: bool | None = None, overwrite: bool = False, progress: Progress | None = None,
+           cancel: threading.Event | None = None, crossfade: float = 0.0, cut: str | None = None) -> Result:
+    """Export a summary's selection to `out_dir` in the given formats (see DEFAULT_FORMATS).
+
+    `cut`: exact (default), smart or keyframe; `accurate` is the older flag (True: exact,
+    False: keyframe), used only when `cut` is not given."""
+    return run(_job(summary, out_dir, cut_mode(cut, accurate), overwrite, crossfade), parse_formats(formats),
+               progress, cancel)
+
+
+# what atomic.atomic_path names its temporary files: "." + the final name + "." + mkstemp's 8
+# random characters + ".part"
+_PART = re.compile(r"^\..+\.[a-z0-9_]{8}\.part$")
+
+
+def remove_leftovers(out_dir: Path) -> list[str]:
+    """Remove what a killed export of this program left in `out_dir`: its scratch folders
+    (`.vsumgui-export-*`, unless their export still runs) and, when no export is running
+    there, the hidden `.part` files atomic writes make. Returns the names removed."""
+    removed, running = [], False
+    try:
+        entries = list(Path(out_dir).iterdir())
+    except OSError:
+        return removed
+    for p in entries:
+        if p.name.startswith(WORK_PREFIX) and p.is_dir() and not p.is_symlink():
+            if live(p):
+                running = True
+            else:
+                shutil.rmtree(p, ignore_errors=True)
+                removed.append(p.name)
+    if not running:
+        for p in entries:
+            if _PART.match(p.name) and p.is_file() and not p.is_symlink():
+                with contextlib.suppress(OSError):
+                    p.unlink()
+                    removed.append(p.name)
+    return removed
 
 
 def run(job: Job, chosen: list[str], progress: Progress | None = None,
@@ -110,6 +158,7 @@ def run(job: Job, chosen: list[str], progress: Progress | None = None,
     (VsumError) nothing is left behind. Existing files are replaced only with job.overwrite.
     """
     check_folder(job.out_dir, create=True)
+    remove_leftovers(job.out_dir)
     exporters = sorted((get(n) for n in chosen), key=lambda x: (x.media, x.order))  # quick ones first
     targets = [p for x in exporters for p in x.outputs(job)]
     if len(set(targets)) != len(targets):
@@ -126,6 +175,7 @@ def run(job: Job, chosen: list[str], progress: Progress | None = None,
     total = sum(costs) or 1.0
     job.result = Result()
     try:
+        job.work  # noqa: B018  (made and locked first: a later export sees this one is running)
         with contextlib.ExitStack() as stack:
             job._stack = stack
             done, shown = 0.0, [0.0]
@@ -152,5 +202,5 @@ def run(job: Job, chosen: list[str], progress: Progress | None = None,
     return job.result
 
 
-__all__ = ["DEFAULT_FORMATS", "Exporter", "Job", "Result", "check_folder", "export", "formats", "get",
+__all__ = ["CUTS", "DEFAULT_FORMATS", "cut_mode", "remove_leftovers", "Exporter", "Job", "Result", "check_folder", "export", "formats", "get",
            "names", "parse_formats", "plan", "preflight", "register", "run", "safe_name"]

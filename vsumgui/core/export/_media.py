@@ -1,24 +1,39 @@
-"""ffmpeg for the media exports: the bundled binary (imageio-ffmpeg), always an argument list,
-progress from `-progress pipe:1`, cancel kills the process. PyAV reads stream facts."""
+"""ffmpeg and PyAV for the media exports: the bundled binary (imageio-ffmpeg), always an
+argument list, progress from `-progress pipe:1`, cancel kills the process; PyAV reads the
+stream facts (start times, codec parameters, every video packet's timestamps and keyframes).
+
+This module knows nothing of jobs or exporters (base.py and _cut.py import it, never the
+other way round)."""
 
 from __future__ import annotations
 
+import bisect
+import logging
 import subprocess
 import tempfile
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Callable
 
 from vsumgui.core.errors import Cancelled, VsumError, check_cancel
-from vsumgui.core.export.base import MUXERS
 
-if TYPE_CHECKING:
-    from vsumgui.core.export.base import Fraction, Job
+log = logging.getLogger(__name__)
 
-# Accurate mode's encoding: H.264 (x264, "veryfast" keeps export quick on laptops; CRF 20 is
-# visually close to the source) and AAC, yuv420p so every player and editor decodes it.
-X264 = ["-c:v", "libx264", "-preset", "veryfast", "-crf", "20", "-pix_fmt", "yuv420p"]
+Fraction = Callable[[float], None]  # an exporter's own progress, 0..1
+
+# ffmpeg muxer per extension: the container always matches the file name.
+MUXERS = {".mp4": "mp4", ".m4v": "mp4", ".mov": "mov", ".mkv": "matroska", ".webm": "webm",
+          ".avi": "avi", ".ts": "mpegts", ".mts": "mpegts", ".m2ts": "mpegts", ".mpg": "mpeg",
+          ".mpeg": "mpeg", ".flv": "flv", ".ogv": "ogg", ".3gp": "3gp", ".wmv": "asf"}
+FALLBACK_EXT = ".mkv"  # keyframe mode: Matroska takes nearly any codec when the source's container is unknown
+EXACT_EXT = ".mp4"  # exact mode: H.264 + AAC in MP4, what every editor and player opens
+SMART_CODECS = {"h264": "libx264", "hevc": "libx265"}  # codec -> the encoder whose output splices into it
+SMART_EXTS = {".mp4", ".m4v", ".mov", ".mkv"}  # smart cut keeps these containers; others become MP4
+
+# Exact mode's encoding: H.264 (x264, "veryfast" keeps export quick on laptops; CRF 20 is
+# visually close to the source), yuv420p so every player and editor decodes it.
+X264 = ["-c:v", "libx264", "-preset", "veryfast", "-crf", "20"]
 AAC = ["-c:a", "aac", "-b:a", "192k"]
 GUARD = 0.25  # frames: cut times sit a quarter frame inside a frame's slot, never on its edge
 
@@ -32,11 +47,14 @@ def ffmpeg_exe() -> str:
         raise VsumError(f"ffmpeg is not available ({e}); reinstall imageio-ffmpeg") from e
 
 
-def run_ffmpeg(args: list[str], duration: float, what: str, progress: "Fraction | None" = None,
+def run_ffmpeg(args: list[str], duration: float, what: str, progress: Fraction | None = None,
                cancel: threading.Event | None = None) -> None:
-    """Run ffmpeg with `args`; report the output time / `duration`; kill it on cancel."""
+    """Run ffmpeg with `args`; report the output time / `duration`; kill it on cancel.
+
+    ffmpeg's warnings (a muxer complaining about timestamps, say) are logged: the tests
+    assert there are none."""
     check_cancel(cancel)
-    cmd = [ffmpeg_exe(), "-hide_banner", "-nostdin", "-y", "-loglevel", "error",
+    cmd = [ffmpeg_exe(), "-hide_banner", "-nostdin", "-y", "-loglevel", "warning",
            "-progress", "pipe:1", "-nostats", "-stats_period", "0.25", *args]
     # no console window pops up when the GUI runs on Windows
     flags = getattr(subprocess, "CREATE_NO_WINDOW", 0)
@@ -60,19 +78,21 @@ def run_ffmpeg(args: list[str], duration: float, what: str, progress: "Fraction 
             if proc.stdout:
                 proc.stdout.close()
         check_cancel(cancel)
+        err.seek(0)
+        lines = [ln.strip() for ln in err.read().decode("utf-8", "replace").splitlines() if ln.strip()]
         if rc != 0:
-            err.seek(0)
-            lines = [ln.strip() for ln in err.read().decode("utf-8", "replace").splitlines() if ln.strip()]
             if any("No space left on device" in ln for ln in lines):
                 raise VsumError(f"{what}: the disk is full")
             raise VsumError(f"{what}: ffmpeg failed ({lines[-1] if lines else f'exit code {rc}'})")
+        for ln in lines:
+            log.warning("%s: ffmpeg: %s", what, ln)
     if progress:
         progress(1.0)
 
 
 @dataclass(frozen=True)
 class MediaInfo:
-    """Stream facts the exports need (PyAV): where the video starts inside the file, audio."""
+    """Stream facts the exports need (PyAV): where the video starts, its codec, the audio."""
 
     video_start: float  # seconds: the first video timestamp (OpenCV's media time 0)
     format_start: float  # seconds: the file's start (ffmpeg's -ss 0)
@@ -80,6 +100,15 @@ class MediaInfo:
     audio_channels: int = 0
     audio_rate: int = 0
     timecode: str | None = None  # the source's start timecode (cameras write one), if any
+    audio_streams: int = 0
+    codec: str = ""  # video codec name (h264, hevc, vp8, ...)
+    profile: str | None = None
+    level: int = 0
+    pix_fmt: str | None = None
+    width: int = 0
+    height: int = 0
+    sar: tuple[int, int] = (1, 1)
+    rotation: int = 0  # degrees of the display matrix (phones)
 
     def ss(self, media_t: float) -> float:
         """ffmpeg's input -ss for a media time (ffmpeg counts from the file start)."""
@@ -99,10 +128,77 @@ def probe_media(path: Path) -> MediaInfo:
             a = c.streams.audio[0] if c.streams.audio else None
             tc = c.metadata.get("timecode") or next(
                 (s.metadata["timecode"] for s in c.streams if "timecode" in s.metadata), None)
+            cc = v.codec_context
+            sar = cc.sample_aspect_ratio
+            rot = 0  # any display matrix: smart cut falls back (see _cut), exact mode applies it
+            if v.metadata.get("rotate", "0") not in ("0", "") or any(
+                    "DISPLAYMATRIX" in str(k).upper() for k in (getattr(v, "side_data", None) or {})):
+                rot = 90
             return MediaInfo(vstart, fstart, a is not None,
-                             a.codec_context.channels if a else 0, a.codec_context.sample_rate if a else 0, tc)
+                             a.codec_context.channels if a else 0, a.codec_context.sample_rate if a else 0, tc,
+                             len(c.streams.audio), cc.name, cc.profile, int(cc.level or 0),
+                             cc.format.name if cc.format else None, cc.width, cc.height,
+                             (sar.numerator, sar.denominator) if sar else (1, 1), rot)
     except av.FFmpegError as e:
         raise VsumError(f"{path}: cannot read ({e})") from e
+
+
+@dataclass
+class Packets:
+    """Every video packet of a file, read once (no decoding): the facts a smart cut needs.
+
+    `pts` are media seconds (from the first video frame) in display order; `cuts` are the
+    keyframe times where a stream copy can start and the previous part can end: no packet
+    before the keyframe in decode order is shown after it, none after it is shown before it
+    (open GOPs' leading pictures fail this test, so their keyframes are never used)."""
+
+    pts: list[float] = field(default_factory=list)  # display order
+    cuts: list[float] = field(default_factory=list)  # clean keyframes, sorted
+    delay: int = 0  # the reorder delay in frames (B-frames): how far dts runs behind pts
+    dts_known: bool = True
+
+    def index(self, t: float, guard: float) -> int:
+        """Index of the first frame shown at or after `t - guard`."""
+        return bisect.bisect_left(self.pts, t - guard)
+
+    def time(self, k: int, frame: float) -> float:
+        """The display time of frame k; one frame after the last for k == len."""
+        return self.pts[k] if k < len(self.pts) else (self.pts[-1] + frame if self.pts else 0.0)
+
+
+def read_packets(path: Path, info: MediaInfo, frame: float) -> Packets:
+    import av
+
+    order: list[tuple[float, bool]] = []  # decode order: (pts, keyframe)
+    delays: list[float] = []
+    dts_known = True
+    try:
+        with av.open(str(path)) as c:
+            v = c.streams.video[0]
+            tb = float(v.time_base)
+            for p in c.demux(v):
+                if p.pts is None:
+                    if p.size:
+                        dts_known = False
+                    continue
+                t = p.pts * tb - info.video_start
+                order.append((t, bool(p.is_keyframe)))
+                if p.dts is None:
+                    dts_known = False
+                elif p.is_keyframe:
+                    delays.append((p.pts - p.dts) * tb)
+    except av.FFmpegError as e:
+        raise VsumError(f"{path}: cannot read ({e})") from e
+    n = len(order)
+    before = [float("-inf")] * (n + 1)  # max pts of packets [0, j)
+    for j, (t, _) in enumerate(order):
+        before[j + 1] = max(before[j], t)
+    after = [float("inf")] * (n + 1)  # min pts of packets [j, n)
+    for j in range(n - 1, -1, -1):
+        after[j] = min(after[j + 1], order[j][0])
+    cuts = sorted(t for j, (t, key) in enumerate(order) if key and before[j] < t <= after[j])
+    delay = max((round(d / frame) for d in delays), default=0) if frame > 0 else 0
+    return Packets(sorted(t for t, _ in order), cuts, max(0, delay), dts_known)
 
 
 def keyframe_before(path: Path, media_t: float, info: MediaInfo) -> float | None:
@@ -126,86 +222,6 @@ def keyframe_before(path: Path, media_t: float, info: MediaInfo) -> float | None
     return None
 
 
-def cut(job: "Job", i: int, accurate: bool, dst: Path, progress: "Fraction | None",
-        cancel: threading.Event | None) -> float:
-    """Cut segment i of the job's video to `dst` (with audio).
-
-    Accurate: decode from the keyframe before, re-encode H.264/AAC, first and last frame exact.
-    Fast: stream copy from the keyframe at or before the cut (no re-encoding, so the clip may
-    start early). Returns how many seconds before the cut the file starts."""
-    m = job.media
-    a, b = job.frames[i]
-    rate = job.rate
-    src = str(job.source)
-    if accurate:
-        ss = m.ss((a - GUARD) / rate)
-        end = m.ss((b - GUARD) / rate)
-        args = ["-ss", f"{ss:.6f}", "-i", src, "-t", f"{end - ss:.6f}",
-                "-map", "0:v:0", "-map", "0:a:0?", *X264, *AAC, "-movflags", "+faststart",
-                "-f", "mp4", str(dst)]
-        early = 0.0
-    else:
-        kf = keyframe_before(job.source, (a + GUARD) / rate, m)
-        start = a / rate if kf is None else min(kf, a / rate)
-        early = a / rate - start
-        ss = m.ss(start) + GUARD / rate  # just after the keyframe: ffmpeg seeks back onto it
-        end = m.ss((b - GUARD) / rate)
-        ext = dst.suffix.lower()
-        args = ["-ss", f"{ss:.6f}", "-i", src, "-t", f"{max(end - ss, 1 / rate):.6f}",
-                "-map", "0:v:0", "-map", "0:a?", "-c", "copy", "-avoid_negative_ts", "make_zero",
-                *(["-movflags", "+faststart"] if MUXERS.get(ext) in ("mp4", "mov") else []),
-                "-f", MUXERS.get(ext, "matroska"), str(dst)]
-    run_ffmpeg(args, (b - a) / rate + early, f"{job.source.name} segment {i + 1}", progress, cancel)
-    return early
-
-
-def concat(job: "Job", pieces: list[Path], dst: Path, progress: "Fraction | None",
-           cancel: threading.Event | None, crossfade: float = 0.0) -> float:
-    """Join pieces in order into `dst`: stream copy, or re-encoded with crossfades.
-
-    Returns the crossfade actually used (shortened when a shot is shorter than two fades)."""
-    durs = [(b - a) / job.rate for a, b in job.frames]
-    total = sum(durs)
-    ext = dst.suffix.lower()
-    if crossfade <= 0 or len(pieces) < 2:
-        lst = job.work / "concat.txt"
-        lines = ["ffconcat version 1.0"] + [f"file '{_quote(p)}'" for p in pieces]
-        lst.write_text("\n".join(lines) + "\n", encoding="utf-8")
-        args = ["-f", "concat", "-safe", "0", "-i", str(lst), "-map", "0", "-c", "copy",
-                *(["-movflags", "+faststart"] if MUXERS.get(ext) in ("mp4", "mov") else []),
-                "-f", MUXERS.get(ext, "matroska"), str(dst)]
-        run_ffmpeg(args, total, f"{job.source.name} summary video", progress, cancel)
-        return 0.0
-    # every shot inside the chain loses a fade at both ends, so a fade is at most half a shot
-    d = min(crossfade, min(durs) / 2 - 1 / job.rate)
-    d = max(d, 0.0)
-    if d < 1 / job.rate:
-        return concat(job, pieces, dst, progress, cancel, 0.0)
-    inputs: list[str] = []
-    for p in pieces:
-        inputs += ["-i", str(p)]
-    fps = f"{job.rate:.6f}"
-    graph = [f"[{k}:v]fps={fps},settb=AVTB,format=yuv420p[v{k}]" for k in range(len(pieces))]
-    prev, offset = "v0", 0.0
-    for k in range(1, len(pieces)):
-        offset += durs[k - 1] - d
-        out = "vout" if k == len(pieces) - 1 else f"x{k}"
-        graph.append(f"[{prev}][v{k}]xfade=transition=fade:duration={d:.6f}:offset={offset:.6f}[{out}]")
-        prev = out
-    maps = ["-map", "[vout]"]
-    if job.media.has_audio:
-        prev = "0:a"
-        for k in range(1, len(pieces)):
-            out = "aout" if k == len(pieces) - 1 else f"y{k}"
-            graph.append(f"[{prev}][{k}:a]acrossfade=d={d:.6f}:c1=tri:c2=tri[{out}]")
-            prev = out
-        maps += ["-map", "[aout]"]
-    args = [*inputs, "-filter_complex", ";".join(graph), *maps, *X264,
-            *(AAC if job.media.has_audio else []), "-movflags", "+faststart", "-f", "mp4", str(dst)]
-    run_ffmpeg(args, total - d * (len(pieces) - 1), f"{job.source.name} summary video", progress, cancel)
-    return d
-
-
-def _quote(p: Path) -> str:
+def quote(p: Path) -> str:
     """A path inside single quotes of ffmpeg's concat list ('\\'' ends, escapes, reopens)."""
     return str(p.resolve()).replace("'", "'\\''")

@@ -19,28 +19,27 @@ import unicodedata
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING, Any
 
 import opentimelineio as otio
 
 from vsumgui.core.atomic import atomic_path
 from vsumgui.core.errors import VsumError
+from vsumgui.core.export._media import (EXACT_EXT, FALLBACK_EXT, MUXERS, SMART_EXTS, Fraction,
+                                        MediaInfo, Packets, probe_media, read_packets)
 from vsumgui.core.video import VideoInfo
 
 if TYPE_CHECKING:
-    from vsumgui.core.export._media import MediaInfo
     from vsumgui.core.pipeline import Summary
-
-Fraction = Callable[[float], None]  # an exporter's own progress, 0..1
 
 _REGISTRY: dict[str, type["Exporter"]] = {}
 
-# Containers ffmpeg can stream-copy into, by extension (fast mode keeps the source's container).
-MUXERS = {".mp4": "mp4", ".m4v": "mp4", ".mov": "mov", ".mkv": "matroska", ".webm": "webm",
-          ".avi": "avi", ".ts": "mpegts", ".mts": "mpegts", ".m2ts": "mpegts", ".mpg": "mpeg",
-          ".mpeg": "mpeg", ".flv": "flv", ".ogv": "ogg", ".3gp": "3gp", ".wmv": "asf"}
-FALLBACK_EXT = ".mkv"  # Matroska takes nearly any codec when the source's container is unknown
-ACCURATE_EXT = ".mp4"  # accurate mode: H.264 + AAC in MP4, what every editor and player opens
+# How clips and the summary video are cut (the CLI's --cut, the export dialog's choice):
+# exact re-encodes (H.264/AAC MP4), smart copies whole GOPs and re-encodes only the partial
+# ones (H.264/HEVC; other codecs are re-encoded, and the export says so), keyframe copies the
+# streams from the keyframe at or before each cut (not frame-exact, the export says by how much).
+CUTS = ("exact", "smart", "keyframe")
+WORK_PREFIX = ".vsumgui-export-"  # the scratch folder of a running export, inside the output folder
 
 _UNSAFE = re.compile(r'[\x00-\x1f\x7f<>:"/\\|?*]')
 _RESERVED = {"CON", "PRN", "AUX", "NUL", *(f"COM{i}" for i in range(10)), *(f"LPT{i}" for i in range(10))}
@@ -88,21 +87,26 @@ class Job:
     video: VideoInfo
     segments: list[tuple[float, float]]  # media seconds, sorted, non-overlapping
     out_dir: Path
-    accurate: bool = False
+    cut: str = "exact"  # one of CUTS
     overwrite: bool = False
     crossfade: float = 0.0  # seconds of crossfade between shots in the summary video
     summary: "Summary | None" = None
     rate: float = 0.0  # frame rate for frame numbers (set from the video)
     frames: list[tuple[int, int]] = field(default_factory=list)  # [start, end) frame numbers
     result: Result = field(default_factory=Result)
-    early: float = 0.0  # fast mode: the most any stream-copied piece starts before its cut
+    smart_copied: float = 0.0  # smart mode: seconds of video stream-copied (the rest re-encoded)
+    early: float = 0.0  # keyframe mode: the most any stream-copied piece starts before its cut
     _stack: contextlib.ExitStack | None = field(default=None, repr=False)
     _work: Path | None = field(default=None, repr=False)
-    _media: "MediaInfo | None" = field(default=None, repr=False)
-    _pieces: dict[tuple[int, bool], Path] = field(default_factory=dict, repr=False)
+    _lock: Any = field(default=None, repr=False)
+    _media: MediaInfo | None = field(default=None, repr=False)
+    _packets: Packets | None = field(default=None, repr=False)
+    pieces: dict[tuple[int, str], Any] = field(default_factory=dict, repr=False)  # _cut's cache
 
     def __post_init__(self) -> None:
         self.out_dir = Path(self.out_dir)
+        if self.cut not in CUTS:
+            raise VsumError(f"unknown cut mode {self.cut!r}; known: {', '.join(CUTS)}")
         self.rate = self.rate or timeline_rate(self.video.fps)
         if not self.frames:
             last = max(1, int(round(self.video.duration * self.rate)))
@@ -139,12 +143,17 @@ class Job:
             raise VsumError(f"refusing to write {name!r} outside {self.out_dir}")
         return p
 
-    def media_ext(self, accurate: bool | None = None) -> str:
-        """The extension of cut media: the source's container in fast mode, MP4 when re-encoded."""
-        if self.accurate if accurate is None else accurate:
-            return ACCURATE_EXT
+    def media_ext(self, cut: str | None = None) -> str:
+        """The extension of cut media (the container always matches it): MP4 when re-encoded;
+        the source's container in keyframe mode; in smart mode the source's where it takes
+        H.264/HEVC and AAC (MP4, MOV, Matroska), else MP4."""
+        cut = cut or self.cut
         ext = self.source.suffix.lower()
-        return ext if ext in MUXERS else FALLBACK_EXT
+        if cut == "keyframe":
+            return ext if ext in MUXERS else FALLBACK_EXT
+        if cut == "smart":
+            return ext if ext in SMART_EXTS else EXACT_EXT
+        return EXACT_EXT
 
     # --- writing -----------------------------------------------------------------------
     def temp(self, final: Path) -> Path:
@@ -162,48 +171,84 @@ class Job:
 
     @property
     def work(self) -> Path:
-        """A hidden scratch folder inside the output folder (same disk, so hard links work)."""
+        """A hidden scratch folder inside the output folder (same disk, so hard links work).
+
+        It holds a lock while the export runs, so that a later export can tell the folder of a
+        killed one (removed, see export.remove_leftovers) from that of one still running."""
         if self._work is None:
             try:
-                self._work = Path(tempfile.mkdtemp(prefix=".vsumgui-export-", dir=self.out_dir))
+                self._work = Path(tempfile.mkdtemp(prefix=WORK_PREFIX, dir=self.out_dir))
+                self._lock = hold_lock(self._work)
             except OSError as e:
                 raise VsumError(f"{self.out_dir}: cannot write here ({e.strerror})") from e
         return self._work
 
     @property
-    def media(self) -> "MediaInfo":
-        from vsumgui.core.export._media import probe_media
-
+    def media(self) -> MediaInfo:
         if self._media is None:
             self._media = probe_media(self.source)
         return self._media
 
-    def piece(self, i: int, accurate: bool, progress: Fraction | None,
-              cancel: threading.Event | None) -> Path:
-        """Segment i cut to a file in the scratch folder (once per mode, shared by exporters)."""
-        from vsumgui.core.export._media import cut
+    @property
+    def packets(self) -> Packets:
+        """Every video packet's time and the clean keyframes (read once, no decoding)."""
+        if self._packets is None:
+            self._packets = read_packets(self.source, self.media, 1.0 / self.rate)
+        return self._packets
 
-        key = (i, accurate)
-        if key not in self._pieces:
-            dst = self.work / f"piece-{i:04d}-{'a' if accurate else 'f'}{self.media_ext(accurate)}"
-            self.early = max(self.early, cut(self, i, accurate, dst, progress, cancel))
-            self._pieces[key] = dst
-        elif progress:
-            progress(1.0)
-        return self._pieces[key]
-
-    def note_fast(self) -> None:
-        """Say that fast mode cut on keyframes, and by how much (half a frame is exact)."""
+    def note_keyframe(self) -> None:
+        """Say that keyframe mode cut on keyframes, and by how much (half a frame is exact)."""
         if self.early > 0.5 / self.rate:
-            self.note(f"fast mode copies the streams without re-encoding, so pieces start at the keyframe "
+            self.note(f"keyframe cuts copy the streams without re-encoding, so pieces start at the keyframe "
                       f"at or before each cut (up to {self.early:.2f} s early); "
-                      "use accurate mode for frame-exact cuts")
+                      "use exact or smart cuts for frame-exact pieces")
 
     def cleanup(self) -> None:
+        if self._lock is not None:
+            self._lock.close()
+            self._lock = None
         if self._work is not None:
             shutil.rmtree(self._work, ignore_errors=True)
             self._work = None
-        self._pieces.clear()
+        self.pieces.clear()
+
+
+LOCK = "lock"
+
+
+def hold_lock(work: Path):
+    """Open and lock `work`/lock for as long as the returned file stays open."""
+    f = open(work / LOCK, "a+b")
+    try:
+        import fcntl
+
+        fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except ImportError:  # Windows: an open file cannot be deleted, which is what live() tests
+        pass
+    return f
+
+
+def live(work: Path) -> bool:
+    """Whether the export that made the scratch folder `work` is still running."""
+    lock = work / LOCK
+    try:
+        import fcntl
+    except ImportError:
+        try:
+            lock.unlink(missing_ok=True)
+            return False
+        except PermissionError:
+            return True
+    try:
+        with open(lock, "rb") as f:
+            try:
+                fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError:
+                return True
+            fcntl.flock(f, fcntl.LOCK_UN)
+            return False
+    except OSError:  # no lock file: the export died before making it, or it is not ours
+        return False
 
 
 class Exporter(ABC):

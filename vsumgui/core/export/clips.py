@@ -8,16 +8,17 @@ import threading
 from pathlib import Path
 
 from vsumgui.core.errors import check_cancel
+from vsumgui.core.export._cut import mux, piece
 from vsumgui.core.export.base import Exporter, Fraction, Job, clock, register
 
 
-def place(piece: Path, tmp: Path) -> None:
-    """Put a finished piece at a temporary export name: a hard link (free), else a copy."""
+def place(src: Path, tmp: Path) -> None:
+    """Put a finished file at a temporary export name: a hard link (free), else a copy."""
     tmp.unlink(missing_ok=True)
     try:
-        os.link(piece, tmp)
+        os.link(src, tmp)
     except OSError:  # file systems without hard links (FAT, some network shares)
-        shutil.copyfile(piece, tmp)
+        shutil.copyfile(src, tmp)
 
 
 @register
@@ -42,7 +43,11 @@ class Clips(Exporter):
         total, done = sum(lengths) or 1.0, 0.0
         for i, out in enumerate(outs):
             check_cancel(cancel)
-            piece = job.piece(i, job.accurate, lambda f: progress((done + f * lengths[i]) / total), cancel)
-            place(piece, job.temp(out))
+            p = piece(job, i, lambda f: progress((done + 0.9 * f * lengths[i]) / total), cancel)
+            if p.file is not None:  # keyframe mode: the stream copy is the clip
+                place(p.file, job.temp(out))
+            else:
+                mux(job, [p], job.temp(out), out.suffix.lower(), None, cancel)
             done += lengths[i]
-        job.note_fast()
+            progress(done / total)
+        job.note_keyframe()

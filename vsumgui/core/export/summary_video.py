@@ -6,8 +6,9 @@ import threading
 from pathlib import Path
 
 from vsumgui.core.errors import check_cancel
-from vsumgui.core.export._media import concat
-from vsumgui.core.export.base import ACCURATE_EXT, Exporter, Fraction, Job, register
+from vsumgui.core.export._cut import crossfade, join_copies, mux, piece
+from vsumgui.core.export._media import EXACT_EXT
+from vsumgui.core.export.base import Exporter, Fraction, Job, register
 
 
 @register
@@ -19,9 +20,13 @@ class SummaryVideo(Exporter):
     media = True
 
     def outputs(self, job: Job) -> list[Path]:
-        # crossfades mean decoding and re-encoding, so the result is H.264/AAC MP4 in either mode
-        ext = ACCURATE_EXT if job.crossfade > 0 and len(job.frames) > 1 else job.media_ext()
+        # crossfades mean decoding and re-encoding, so the result is H.264/AAC MP4 in any mode
+        ext = EXACT_EXT if self.fades(job) else job.media_ext()
         return [job.path(f"{job.stem}-summary{ext}")]
+
+    @staticmethod
+    def fades(job: Job) -> bool:
+        return job.crossfade > 0 and len(job.frames) > 1
 
     def cost(self, job: Job) -> float:
         length = sum(b - a for a, b in job.frames) / job.rate
@@ -29,22 +34,38 @@ class SummaryVideo(Exporter):
 
     def write(self, job: Job, progress: Fraction, cancel: threading.Event | None) -> None:
         (out,) = self.outputs(job)
-        fade = job.crossfade > 0 and len(job.frames) > 1
-        accurate = job.accurate or fade  # crossfades decode the pieces: cut them frame-exact
+        fade = self.fades(job)
+        # crossfades decode the pieces: cut them frame-exact whatever the mode
+        cut = "exact" if fade and job.cut == "keyframe" else job.cut
         lengths = [(b - a) / job.rate for a, b in job.frames]
         total, done = sum(lengths) or 1.0, 0.0
         share = 0.5 if fade else 0.8  # of this format's progress: cutting, then joining
         pieces = []
         for i in range(len(job.frames)):
             check_cancel(cancel)
-            pieces.append(job.piece(i, accurate, lambda f: progress(share * (done + f * lengths[i]) / total), cancel))
+            pieces.append(piece(job, i, lambda f: progress(share * (done + f * lengths[i]) / total), cancel, cut))
             done += lengths[i]
-        used = concat(job, pieces, job.temp(out), lambda f: progress(share + (1 - share) * f), cancel,
-                      job.crossfade if fade else 0.0)
-        if fade and used < job.crossfade - 1e-6:
-            job.note(f"summary video: crossfades shortened to {used:.2f} s (the shortest shot is "
+        join = lambda f: progress(share + (1 - share) * f)  # noqa: E731
+        if not fade:
+            if cut == "keyframe":
+                join_copies(job, pieces, job.temp(out), out.suffix.lower(), join, cancel)
+                job.note_keyframe()
+            else:
+                mux(job, pieces, job.temp(out), out.suffix.lower(), join, cancel)
+            return
+        # every shot inside the chain loses a fade at both ends, so a fade is at most half a shot
+        durs = [p.duration for p in pieces]
+        d = max(0.0, min(job.crossfade, min(durs) / 2 - 1 / job.rate))
+        if d < 1 / job.rate:
+            mux(job, pieces, job.temp(out), out.suffix.lower(), join, cancel)
+        else:
+            files = []
+            for i, p in enumerate(pieces):
+                files.append(job.work / f"fade-{i:04d}.mp4")
+                mux(job, [p], files[-1], ".mp4", None, cancel)
+            crossfade(job, files, durs, job.temp(out), d, join, cancel)
+        if d < job.crossfade - 1e-6:
+            job.note(f"summary video: crossfades shortened to {d:.2f} s (the shortest shot is "
                      f"{min(lengths):.2f} s)")
-        if fade and not job.accurate:
+        if job.cut != "exact":
             job.note("summary video: crossfades re-encode the video (H.264/AAC MP4)")
-        if not accurate:
-            job.note_fast()
