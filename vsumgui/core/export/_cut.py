@@ -86,7 +86,7 @@ def smart_problem(job: Job) -> str | None:
         return f"the odd size {m.width}x{m.height} cannot be encoded in 4:2:0"
     if m.rotation:
         return "rotated video is re-encoded upright"
-    if not p.dts_known or p.delay > 2:
+    if p.delay > 2:
         return "its B-frame delay cannot be matched"
     return None
 
@@ -110,6 +110,9 @@ def exact_piece(job: Job, i: int, cut: str, progress: Fraction | None, cancel: t
     c1 = next((c for c in ends if c >= fa - eps), None)
     c2 = next((c for c in reversed(ends) if c <= fb + eps), None)
     enc = matched(job)
+    if p.keys and not p.cuts:
+        job.note("smart cut: the video's GOPs are open (their leading frames need the GOP before), "
+                 "so no GOP can be copied; re-encoded with matching parameters")
     parts = []
     if c1 is None or c2 is None or c2 <= c1 + eps:  # no whole GOP inside: re-encode it all
         part = out.with_name(out.name + "-h.ts")
@@ -148,18 +151,31 @@ def matched(job: Job) -> list[str]:
         return ["-c:v", "libx264", "-preset", "veryfast", "-crf", "16", "-profile:v", X264_PROFILES[m.profile or "High"],
                 *lvl, "-pix_fmt", "yuv420p", *bf]
     bframes = {0: "bframes=0", 1: "bframes=1:b-pyramid=0"}.get(d, "bframes=4:b-pyramid=1")
-    return ["-c:v", "libx265", "-preset", "veryfast", "-crf", "18", "-pix_fmt", "yuv420p", "-tag:v", "hvc1",
+    return ["-c:v", "libx265", "-preset", "veryfast", "-crf", "18", "-pix_fmt", "yuv420p",
             "-x265-params", f"{bframes}:log-level=error"]
 
 
 def encode(job: Job, s: float, e: float, dst: Path, enc: list[str], what: str, progress: Fraction | None,
            cancel: threading.Event | None) -> None:
     """Re-encode the source's frames shown in [s, e) (media seconds) to an MPEG-TS."""
-    g = GUARD / job.rate
-    ss = job.media.ss(s - g)
-    _media.run_ffmpeg(["-ss", f"{ss:.6f}", "-i", str(job.source), "-t", f"{e - s:.6f}", "-map", "0:v:0",
+    _media.run_ffmpeg([*seek(job, s - GUARD / job.rate), "-t", f"{e - s:.6f}", "-map", "0:v:0",
                 "-an", "-sn", "-dn", "-fps_mode", "passthrough", *enc, "-f", "mpegts", str(dst)],
                e - s, what, progress, cancel)
+
+
+def seek(job: Job, t: float) -> list[str]:
+    """ffmpeg arguments that decode the source from media time `t` on, exactly.
+
+    An input -ss seeks and then drops the frames before `t`; where seeking is a timestamp
+    search (MPEG-PS/TS) it can land past the keyframe the frame at `t` needs, so there the
+    input seek goes half a second before the keyframe and an output -ss drops the rest."""
+    m = job.media
+    if m.indexed:
+        return ["-ss", f"{m.ss(t):.6f}", "-i", str(job.source)]
+    t0 = max(0.0, job.packets.key_before(t) - 0.5)
+    if m.ss(t0) <= 0:
+        return ["-i", str(job.source), "-ss", f"{m.ss(t):.6f}"]
+    return ["-ss", f"{m.ss(t0):.6f}", "-i", str(job.source), "-ss", f"{m.ss(t) - m.ss(t0):.6f}"]
 
 
 def copy(job: Job, s: float, e: float, dst: Path, cancel: threading.Event | None) -> None:
@@ -170,51 +186,64 @@ def copy(job: Job, s: float, e: float, dst: Path, cancel: threading.Event | None
 
     m, g = job.media, GUARD / job.rate
     try:
-        with av.open(str(job.source)) as ic, av.open(str(dst), "w", format="mpegts") as oc:
-            iv = ic.streams.video[0]
-            tb = float(iv.time_base)
-            ov = oc.add_stream_from_template(iv)
-            bsf = BitStreamFilterContext(f"{m.codec}_mp4toannexb", iv, ov)
-            ic.seek(max(0, int((s + m.video_start - 4 * g) / tb)), stream=iv, backward=True)
-            started = False
-            n = 0
-            for pkt in ic.demux(iv):
-                if pkt.size == 0:  # the demuxer's end-of-stream packet
-                    continue
-                t = pkt.pts * tb - m.video_start if pkt.pts is not None else None
-                if not started:
-                    if t is None or not pkt.is_keyframe or abs(t - s) > g:
-                        if t is not None and pkt.is_keyframe and t > s + g:
-                            raise VsumError(f"{job.source.name}: cannot find the keyframe at {s:.3f} s")
-                        continue
-                    started = True
-                elif pkt.is_keyframe and t is not None and t >= e - g:
-                    break
-                n += 1
-                if n % 200 == 0:
-                    check_cancel(cancel)
-                for out in bsf.filter(pkt):
-                    out.stream = ov
-                    oc.mux(out)
-            for out in bsf.filter(None):
-                out.stream = ov
-                oc.mux(out)
+        for target in (job.packets.key_before(s - g) - 1.0, None):  # None: from the file's start
+            with av.open(str(job.source)) as ic, av.open(str(dst), "w", format="mpegts") as oc:
+                iv = ic.streams.video[0]
+                tb = float(iv.time_base)
+                ov = oc.add_stream_from_template(iv)
+                bsf = BitStreamFilterContext(f"{m.codec}_mp4toannexb", iv, ov)
+                if target is not None and target > 0:
+                    ic.seek(int((target + m.video_start) / tb), stream=iv, backward=True)
+                if _copy_packets(ic, iv, oc, ov, bsf, tb, m.video_start, s, e, g, cancel):
+                    return
+        raise VsumError(f"{job.source.name}: cannot find the keyframe at {s:.3f} s")
     except av.FFmpegError as err:
         raise VsumError(f"{job.source.name}: cannot copy the video ({err})") from err
 
 
+def _copy_packets(ic, iv, oc, ov, bsf, tb: float, t0: float, s: float, e: float, g: float,
+                  cancel: threading.Event | None) -> bool:
+    """Mux the packets from the keyframe shown at `s` up to the keyframe shown at `e`; False
+    when the demuxer is already past the keyframe at `s` (the seek landed too late)."""
+    started, n = False, 0
+    for pkt in ic.demux(iv):
+        if pkt.size == 0:  # the demuxer's end-of-stream packet
+            continue
+        t = pkt.pts * tb - t0 if pkt.pts is not None else None
+        if not started:
+            if t is None or not pkt.is_keyframe or abs(t - s) > g:
+                if t is not None and pkt.is_keyframe and t > s + g:
+                    return False
+                continue
+            started = True
+        elif pkt.is_keyframe and t is not None and t >= e - g:
+            break
+        n += 1
+        if n % 200 == 0:
+            check_cancel(cancel)
+        for out in bsf.filter(pkt):
+            out.stream = ov
+            oc.mux(out)
+    if not started:
+        return False
+    for out in bsf.filter(None):
+        out.stream = ov
+        oc.mux(out)
+    return True
+
+
 def audio_parts(job: Job, fa: float, fb: float, out: Path, what: str,
                 cancel: threading.Event | None) -> list[Path]:
-    """Each audio stream over [fa, fb) as lossless FLAC (in NUT, which keeps the channel layout) of exactly that length (padded with
+    """Each audio stream over [fa, fb) as 24-bit WAV (extensible: it keeps the channel layout) of exactly that length (padded with
     silence where the source's audio starts late or ends early, so it stays in sync)."""
     n = job.media.audio_streams
     if not n:
         return []
-    paths = [out.with_name(f"{out.name}-a{k}.nut") for k in range(n)]
-    args = ["-ss", f"{job.media.ss(fa):.6f}", "-i", str(job.source)]
+    paths = [out.with_name(f"{out.name}-a{k}.wav") for k in range(n)]
+    args = seek(job, fa)
     for k, p in enumerate(paths):
         args += ["-map", f"0:a:{k}", "-vn", "-sn", "-dn", "-af", "aresample=async=1:min_hard_comp=0.01:first_pts=0,apad",
-                 "-t", f"{fb - fa:.6f}", "-c:a", "flac", "-compression_level", "0", "-f", "nut", str(p)]
+                 "-t", f"{fb - fa:.6f}", "-c:a", "pcm_s24le", "-f", "wav", str(p)]
     _media.run_ffmpeg(args, fb - fa, what, None, cancel)
     return paths
 
@@ -245,7 +274,9 @@ def mux(job: Job, pieces: list[Piece], dst: Path, ext: str, progress: Fraction |
     if fmt in ("mp4", "mov"):
         args += ["-movflags", "+faststart"]
         if job.media.codec == "hevc" and job.cut == "smart" and smart_problem(job) is None:
-            args += ["-tag:v", "hvc1"]  # what Apple's players and editors need for HEVC
+            # hev1, not hvc1: the re-encoded and the copied parts each carry their own parameter
+            # sets in band, which hvc1 forbids (ffmpeg would strip them and break the splice)
+            args += ["-tag:v", "hev1"]
     _media.run_ffmpeg([*args, "-f", fmt, str(dst)], total, f"{job.source.name} {dst.suffix} file", progress, cancel)
 
 

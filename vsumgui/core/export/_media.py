@@ -35,6 +35,8 @@ SMART_EXTS = {".mp4", ".m4v", ".mov", ".mkv"}  # smart cut keeps these container
 # visually close to the source), yuv420p so every player and editor decodes it.
 X264 = ["-c:v", "libx264", "-preset", "veryfast", "-crf", "20"]
 AAC = ["-c:a", "aac", "-b:a", "192k"]
+# containers whose seeks are a timestamp search in the stream, which can land past the keyframe
+UNINDEXED = {"mpeg", "mpegts", "mpegvideo", "h264", "hevc", "m4v", "mpegtsraw", "vob"}
 GUARD = 0.25  # frames: cut times sit a quarter frame inside a frame's slot, never on its edge
 
 
@@ -109,6 +111,7 @@ class MediaInfo:
     height: int = 0
     sar: tuple[int, int] = (1, 1)
     rotation: int = 0  # degrees of the display matrix (phones)
+    indexed: bool = True  # seeks land on a keyframe at or before the target (not MPEG-PS/TS, raw streams)
 
     def ss(self, media_t: float) -> float:
         """ffmpeg's input -ss for a media time (ffmpeg counts from the file start)."""
@@ -138,7 +141,8 @@ def probe_media(path: Path) -> MediaInfo:
                              a.codec_context.channels if a else 0, a.codec_context.sample_rate if a else 0, tc,
                              len(c.streams.audio), cc.name, cc.profile, int(cc.level or 0),
                              cc.format.name if cc.format else None, cc.width, cc.height,
-                             (sar.numerator, sar.denominator) if sar else (1, 1), rot)
+                             (sar.numerator, sar.denominator) if sar else (1, 1), rot,
+                             not set(c.format.name.split(",")) & UNINDEXED)
     except av.FFmpegError as e:
         raise VsumError(f"{path}: cannot read ({e})") from e
 
@@ -154,8 +158,13 @@ class Packets:
 
     pts: list[float] = field(default_factory=list)  # display order
     cuts: list[float] = field(default_factory=list)  # clean keyframes, sorted
-    delay: int = 0  # the reorder delay in frames (B-frames): how far dts runs behind pts
-    dts_known: bool = True
+    keys: list[float] = field(default_factory=list)  # every keyframe, sorted
+    delay: int = 0  # the reorder delay in frames (B-frames): how many frames decoding runs ahead
+
+    def key_before(self, t: float) -> float:
+        """The last keyframe at or before `t` (0 when there is none)."""
+        k = bisect.bisect_right(self.keys, t) - 1
+        return self.keys[k] if k >= 0 else 0.0
 
     def index(self, t: float, guard: float) -> int:
         """Index of the first frame shown at or after `t - guard`."""
@@ -170,23 +179,13 @@ def read_packets(path: Path, info: MediaInfo, frame: float) -> Packets:
     import av
 
     order: list[tuple[float, bool]] = []  # decode order: (pts, keyframe)
-    delays: list[float] = []
-    dts_known = True
     try:
         with av.open(str(path)) as c:
             v = c.streams.video[0]
             tb = float(v.time_base)
             for p in c.demux(v):
-                if p.pts is None:
-                    if p.size:
-                        dts_known = False
-                    continue
-                t = p.pts * tb - info.video_start
-                order.append((t, bool(p.is_keyframe)))
-                if p.dts is None:
-                    dts_known = False
-                elif p.is_keyframe:
-                    delays.append((p.pts - p.dts) * tb)
+                if p.pts is not None:
+                    order.append((p.pts * tb - info.video_start, bool(p.is_keyframe)))
     except av.FFmpegError as e:
         raise VsumError(f"{path}: cannot read ({e})") from e
     n = len(order)
@@ -197,8 +196,12 @@ def read_packets(path: Path, info: MediaInfo, frame: float) -> Packets:
     for j in range(n - 1, -1, -1):
         after[j] = min(after[j + 1], order[j][0])
     cuts = sorted(t for j, (t, key) in enumerate(order) if key and before[j] < t <= after[j])
-    delay = max((round(d / frame) for d in delays), default=0) if frame > 0 else 0
-    return Packets(sorted(t for t, _ in order), cuts, max(0, delay), dts_known)
+    # A decoder must hold back `delay` frames: packet j (decode order) is shown as frame rank(j),
+    # and a dts that never passes the pts needs delay >= j - rank(j). Read from the order, not
+    # from stored dts (Matroska and AVI store none; ffmpeg guesses them).
+    rank = {j: r for r, j in enumerate(sorted(range(n), key=lambda j: order[j][0]))}
+    delay = max((j - rank[j] for j in range(n)), default=0)
+    return Packets(sorted(t for t, _ in order), cuts, sorted(t for t, key in order if key), max(0, delay))
 
 
 def keyframe_before(path: Path, media_t: float, info: MediaInfo) -> float | None:
