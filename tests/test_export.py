@@ -491,3 +491,135 @@ def test_video_without_sound(sample_video, tmp_path):
             assert m["audio"] is None and m["video"] == "h264"  # exact cuts: re-encoded
     video = next(p for p in result.files if p.name == "silent-summary.mp4")  # crossfades: MP4
     assert media(video)["duration"] == pytest.approx(2.0 - 0.25, abs=1 / 24 + 1e-6)
+
+
+# --- hard cases, made with the bundled ffmpeg (3 s, 160x90) ----------------------------------
+_V = ["-f", "lavfi", "-i", "testsrc2=s=160x90:r=25:d=3"]
+_A = ["-f", "lavfi", "-i", "sine=f=440:d=3"]
+_X264 = ["-c:v", "libx264", "-preset", "ultrafast", "-bf", "3", "-g", "10", "-sc_threshold", "0",
+         "-x264-params", "b-pyramid=normal"]
+HARD = {  # name: (ffmpeg arguments after the inputs, number of audio streams)
+    "odd444.mp4": (["-f", "lavfi", "-i", "testsrc2=s=191x107:r=25:d=3", *_A, "-c:v", "libx264", "-preset",
+                    "ultrafast", "-pix_fmt", "yuv444p", "-c:a", "aac", "-shortest"], 1),
+    "offset.mpg": ([*_V, *_A, "-c:v", "mpeg2video", "-q:v", "3", "-c:a", "mp2", "-output_ts_offset", "0.54",
+                    "-f", "mpeg"], 1),
+    "offset.ts": ([*_V, *_A, *_X264, "-c:a", "aac", "-f", "mpegts"], 1),
+    "bframes.mp4": ([*_V, *_A, *_X264, "-c:a", "aac"], 1),
+    "opengop.mkv": ([*_V, *_A, *_X264[:-1], "b-pyramid=normal:open-gop=1", "-c:a", "aac"], 1),
+    "tenfps.avi": (["-f", "lavfi", "-i", "testsrc2=s=160x90:r=10:d=3", *_A, "-c:v", "mpeg4", "-q:v", "3",
+                    "-c:a", "pcm_s16le", "-shortest"], 0 + 1),
+    "vfr.mkv": ([*_V, "-vf", "select='not(between(n,20,34))'", "-fps_mode", "vfr", "-an", "-c:v", "libx264",
+                 "-preset", "ultrafast", "-g", "10"], 0),
+    "ten.mp4": ([*_V, *_A, "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p10le", "-c:a", "aac",
+                 "-shortest"], 1),
+    "twoaudio.mkv": ([*_V, *_A, "-f", "lavfi", "-i", "sine=f=880:d=3", "-map", "0", "-map", "1", "-map", "2",
+                      "-c:v", "libx264", "-preset", "ultrafast", "-bf", "2", "-g", "12", "-c:a", "aac", "-shortest"], 2),
+    "hevc.mp4": ([*_V, *_A, "-c:v", "libx265", "-preset", "ultrafast", "-x265-params",
+                  "log-level=error:keyint=12:min-keyint=12:scenecut=0:open-gop=0", "-c:a", "aac", "-shortest"], 1),
+}
+SEGMENTS = [(0.6, 1.2), (1.4, 2.6)]  # whole frames at 25 and at 10 fps
+
+
+@pytest.fixture(scope="module")
+def hard(tmp_path_factory) -> dict[str, Path]:
+    from vsumgui.core.export._media import ffmpeg_exe
+
+    folder = tmp_path_factory.mktemp("hard")
+    out = {}
+    for name, (args, _) in HARD.items():
+        out[name] = folder / name
+        subprocess.run([ffmpeg_exe(), "-v", "error", "-y", *args, str(out[name])], check=True)
+    # an MP4 edit list: a stream copy that starts mid-GOP keeps the GOP and hides its head
+    out["editlist.mp4"] = folder / "editlist.mp4"
+    subprocess.run([ffmpeg_exe(), "-v", "error", "-ss", "0.3", "-i", str(out["bframes.mp4"]), "-c", "copy",
+                    str(out["editlist.mp4"])], check=True)
+    return out
+
+
+def decoded(path: Path) -> tuple[list[float], list[np.ndarray]]:
+    """Every frame's time (from the first frame) and its gray picture, decoded with PyAV."""
+    with av.open(str(path)) as c:
+        v = c.streams.video[0]
+        t0 = float(v.start_time * v.time_base) if v.start_time is not None else 0.0
+        pairs = [(float(f.pts * v.time_base) - t0, f.to_ndarray(format="gray").astype(np.float32))
+                 for f in c.decode(v)]
+    return [t for t, _ in pairs], [g for _, g in pairs]
+
+
+def nearest(pic: np.ndarray, frames: list[np.ndarray]) -> int:
+    """Index of the source frame most like `pic` (scaled to the source's size first)."""
+    import cv2
+
+    if pic.shape != frames[0].shape:
+        pic = cv2.resize(pic, frames[0].shape[::-1], interpolation=cv2.INTER_AREA)
+    return int(np.argmin([np.abs(pic - f).mean() for f in frames]))
+
+
+def clean_decode(path: Path) -> str:
+    from vsumgui.core.export._media import ffmpeg_exe
+
+    return subprocess.run([ffmpeg_exe(), "-v", "error", "-i", str(path), "-f", "null", "-"],
+                          capture_output=True, text=True).stderr
+
+
+def check_media(src: Path, result, out_ext: str, audio: int, caplog) -> None:
+    """Every clip and the summary video: container of its name, decodes without a message,
+    holds exactly the source's frames of its segments (first and last compared by picture),
+    every audio stream, as long as the video; the joins made no muxer warning."""
+    times, frames = decoded(src)
+    with av.open(str(src)) as c:
+        fps = float(c.streams.video[0].average_rate or c.streams.video[0].guessed_rate)
+    want = [[k for k, t in enumerate(times) if s - 0.5 / 25 <= t < e - 0.5 / 25] for s, e in SEGMENTS]
+    clips = sorted(p for p in result.files if "-summary" not in p.name)
+    (video,) = [p for p in result.files if "-summary" in p.name]
+    assert [p.suffix for p in result.files] == [out_ext] * 3
+    for p, ks in [*zip(clips, want), (video, [k for w in want for k in w])]:
+        assert clean_decode(p) == "", p.name
+        with av.open(str(p)) as c:
+            assert c.format.name.split(",")[0] == {".mp4": "mov", ".mkv": "matroska"}[out_ext]
+            assert len(c.streams.audio) == audio
+            v = c.streams.video[0].codec_context
+            assert v.width % 2 == 0 and v.height % 2 == 0 and v.format.name == "yuv420p"
+            assert v.width / v.height == pytest.approx(frames[0].shape[1] / frames[0].shape[0], rel=0.01)
+        t, pics = decoded(p)
+        assert len(pics) == len(ks), p.name
+        assert (nearest(pics[0], frames), nearest(pics[-1], frames)) == (ks[0], ks[-1]), p.name
+        if audio:
+            m = media(p)
+            assert m["audio_duration"] == pytest.approx(len(ks) / fps if fps else t[-1], abs=0.05)
+    bad = [r.getMessage() for r in caplog.records if " file: ffmpeg:" in r.getMessage()]
+    assert not bad  # the final muxes (clips, summary) warned about nothing
+
+
+@pytest.mark.parametrize("name", ["odd444.mp4", "offset.mpg", "offset.ts", "editlist.mp4", "opengop.mkv",
+                                  "tenfps.avi", "vfr.mkv", "ten.mp4", "twoaudio.mkv", "hevc.mp4"])
+def test_exact_cut_of_hard_sources(hard, name, tmp_path, caplog):
+    from vsumgui.core.video import probe
+
+    src = hard[name]
+    job = Job(probe(src), SEGMENTS, tmp_path)
+    result = export.run(job, ["clips", "video"])
+    assert not result.notes
+    check_media(src, result, ".mp4", HARD.get(name, HARD["bframes.mp4"])[1], caplog)
+
+
+@pytest.mark.parametrize("name, copied", [("bframes.mp4", True), ("editlist.mp4", True), ("offset.ts", True),
+                                          ("twoaudio.mkv", True), ("hevc.mp4", True), ("vfr.mkv", True),
+                                          ("opengop.mkv", False), ("odd444.mp4", False), ("tenfps.avi", False)])
+def test_smart_cut_of_hard_sources(hard, name, copied, tmp_path, caplog):
+    """Smart cuts are frame-exact too; GOPs are copied where the stream allows, else the
+    export re-encodes and says why."""
+    from vsumgui.core.video import probe
+
+    src = hard[name]
+    job = Job(probe(src), SEGMENTS, tmp_path, cut="smart")
+    result = export.run(job, ["clips", "video"])
+    spliced = name.endswith((".mp4", ".ts", ".mkv")) and name not in ("odd444.mp4",)
+    ext = src.suffix if src.suffix in (".mp4", ".mkv") else ".mp4"
+    check_media(src, result, ext, HARD.get(name, HARD["bframes.mp4"])[1], caplog)
+    assert (job.smart_copied > 0.5) == copied
+    if not copied:
+        assert any(n.startswith("smart cut:") for n in result.notes), result.notes
+    if copied and spliced:  # the copied GOPs are the source's own bytes: the codec is the source's
+        with av.open(str(result.files[0])) as c, av.open(str(src)) as s:
+            assert c.streams.video[0].codec_context.name == s.streams.video[0].codec_context.name

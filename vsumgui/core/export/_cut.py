@@ -84,7 +84,7 @@ def smart_problem(job: Job) -> str | None:
         return f"the H.264 profile {m.profile} cannot be matched"
     if m.width % 2 or m.height % 2:
         return f"the odd size {m.width}x{m.height} cannot be encoded in 4:2:0"
-    if m.rotation:
+    if m.rotation or job.video.rotation:
         return "rotated video is re-encoded upright"
     if p.delay > 2:
         return "its B-frame delay cannot be matched"
@@ -110,13 +110,14 @@ def exact_piece(job: Job, i: int, cut: str, progress: Fraction | None, cancel: t
     c1 = next((c for c in ends if c >= fa - eps), None)
     c2 = next((c for c in reversed(ends) if c <= fb + eps), None)
     enc = matched(job)
-    if p.keys and not p.cuts:
+    if any(fa + eps < k < fb - eps for k in p.keys) and not any(fa - eps <= c <= fb + eps for c in p.cuts):
         job.note("smart cut: the video's GOPs are open (their leading frames need the GOP before), "
                  "so no GOP can be copied; re-encoded with matching parameters")
     parts = []
     if c1 is None or c2 is None or c2 <= c1 + eps:  # no whole GOP inside: re-encode it all
         part = out.with_name(out.name + "-h.ts")
-        encode(job, fa, fb, part, enc, what, progress, cancel)
+        encode(job, fa, fb, part.with_suffix(".enc.ts"), enc, what, progress, cancel)
+        retime(part.with_suffix(".enc.ts"), part, job.packets.delay, frame)
         return Piece(fb - fa, [(part, fb - fa)], audio)
     if c1 > fa + eps:
         parts.append((out.with_name(out.name + "-h.ts"), fa, c1, True))
@@ -127,7 +128,8 @@ def exact_piece(job: Job, i: int, cut: str, progress: Fraction | None, cancel: t
     for path, s, e, reencode in parts:
         check_cancel(cancel)
         if reencode:
-            encode(job, s, e, path, enc, what, None, cancel)
+            encode(job, s, e, path.with_suffix(".enc.ts"), enc, what, None, cancel)
+            retime(path.with_suffix(".enc.ts"), path, job.packets.delay, frame)
         else:
             copy(job, s, e, path, cancel)
         done.append((path, e - s))
@@ -163,6 +165,37 @@ def encode(job: Job, s: float, e: float, dst: Path, enc: list[str], what: str, p
                e - s, what, progress, cancel)
 
 
+def dts(shown: list[float], j: int, d: int, frame: float) -> float:
+    """The decoding time of the j-th packet (decode order) of a part whose frames are shown
+    at `shown` (sorted), for a reorder delay of d frames: the time of frame j - d.
+
+    Every part of a smart cut gets the source's delay this way (an encoder holds back fewer
+    frames in a part of one or two frames), so decoding times keep increasing across joins."""
+    return shown[j - d] if j >= d else shown[0] - (d - j) * frame
+
+
+def retime(src: Path, dst: Path, d: int, frame: float) -> None:
+    """Copy an MPEG-TS, its decoding times set by `dts` for delay d."""
+    import av
+
+    with av.open(str(src)) as ic:
+        v = ic.streams.video[0]
+        shown = sorted(p.pts for p in ic.demux(v) if p.pts is not None)
+    tick = frame / float(v.time_base)
+    with av.open(str(src)) as ic, av.open(str(dst), "w", format="mpegts") as oc:
+        iv = ic.streams.video[0]
+        ov = oc.add_stream_from_template(iv)
+        j = 0
+        for pkt in ic.demux(iv):
+            if pkt.size == 0 or pkt.pts is None:
+                continue
+            pkt.dts = int(round(dts(shown, j, d, tick)))
+            j += 1
+            pkt.stream = ov
+            oc.mux(pkt)
+    src.unlink()
+
+
 def seek(job: Job, t: float) -> list[str]:
     """ffmpeg arguments that decode the source from media time `t` on, exactly.
 
@@ -194,7 +227,9 @@ def copy(job: Job, s: float, e: float, dst: Path, cancel: threading.Event | None
                 bsf = BitStreamFilterContext(f"{m.codec}_mp4toannexb", iv, ov)
                 if target is not None and target > 0:
                     ic.seek(int((target + m.video_start) / tb), stream=iv, backward=True)
-                if _copy_packets(ic, iv, oc, ov, bsf, tb, m.video_start, s, e, g, cancel):
+                shown = [t for t in job.packets.pts if s - g <= t < e - g]
+                retimed = (shown, job.packets.delay, 1.0 / job.rate)
+                if _copy_packets(ic, iv, oc, ov, bsf, tb, m.video_start, s, e, g, cancel, retimed):
                     return
         raise VsumError(f"{job.source.name}: cannot find the keyframe at {s:.3f} s")
     except av.FFmpegError as err:
@@ -202,7 +237,7 @@ def copy(job: Job, s: float, e: float, dst: Path, cancel: threading.Event | None
 
 
 def _copy_packets(ic, iv, oc, ov, bsf, tb: float, t0: float, s: float, e: float, g: float,
-                  cancel: threading.Event | None) -> bool:
+                  cancel: threading.Event | None, retimed: tuple[list[float], int, float]) -> bool:
     """Mux the packets from the keyframe shown at `s` up to the keyframe shown at `e`; False
     when the demuxer is already past the keyframe at `s` (the seek landed too late)."""
     started, n = False, 0
@@ -218,6 +253,9 @@ def _copy_packets(ic, iv, oc, ov, bsf, tb: float, t0: float, s: float, e: float,
             started = True
         elif pkt.is_keyframe and t is not None and t >= e - g:
             break
+        if t is not None:  # decoding times by the source's delay (Matroska and AVI store none)
+            shown, d, frame = retimed
+            pkt.dts = int(round((dts(shown, n, d, frame) + t0) / tb)) if shown else pkt.dts
         n += 1
         if n % 200 == 0:
             check_cancel(cancel)
@@ -277,7 +315,7 @@ def mux(job: Job, pieces: list[Piece], dst: Path, ext: str, progress: Fraction |
             # hev1, not hvc1: the re-encoded and the copied parts each carry their own parameter
             # sets in band, which hvc1 forbids (ffmpeg would strip them and break the splice)
             args += ["-tag:v", "hev1"]
-    _media.run_ffmpeg([*args, "-f", fmt, str(dst)], total, f"{job.source.name} {dst.suffix} file", progress, cancel)
+    _media.run_ffmpeg([*args, "-f", fmt, str(dst)], total, f"{job.source.name} {ext} file", progress, cancel)
 
 
 def keyframe_piece(job: Job, i: int, progress: Fraction | None, cancel: threading.Event | None) -> Piece:
