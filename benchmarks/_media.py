@@ -57,3 +57,19 @@ class Clock:
 
     def __call__(self, stage: str, frac: float) -> None:
         self.first.setdefault(stage, time.perf_counter() - self.start)
+
+
+def h264_loop(minutes: float, out: Path, height: int = 1080, gop: float = 1.0) -> Path:
+    """The sample as 1080p H.264 with B-frames (x264, b-pyramid, a keyframe every `gop` seconds
+    as phones write; ultrafast with B-frames forced, so making it is quick), looped to `minutes`
+    by stream copy. With AAC audio."""
+    if out.exists():
+        return out
+    clip = out.with_name(f"sample_{height}p_h264.mp4")
+    subprocess.run([FFMPEG, "-v", "error", "-y", "-i", str(SAMPLE), "-vf", f"scale=-2:{height}",
+                    "-c:v", "libx264", "-preset", "ultrafast", "-bf", "3", "-x264-params", "b-pyramid=normal",
+                    "-g", str(round(24 * gop)), "-keyint_min", str(round(24 * gop)), "-sc_threshold", "0",
+                    "-crf", "20", "-c:a", "aac", "-b:a", "128k", str(clip)], check=True)
+    subprocess.run([FFMPEG, "-v", "error", "-y", "-stream_loop", "-1", "-i", str(clip), "-t", str(minutes * 60),
+                    "-c", "copy", str(out)], check=True)
+    return out

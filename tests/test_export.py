@@ -8,6 +8,7 @@ import json
 import os
 import shutil
 import subprocess
+import sys
 import threading
 from dataclasses import replace
 from fractions import Fraction
@@ -135,6 +136,7 @@ def test_hostile_video_name_cannot_escape(sample_summary, tmp_path):
 @pytest.fixture(scope="module")
 def edit_lists(sample_summary, tmp_path_factory) -> dict[str, Path]:
     out = tmp_path_factory.mktemp("edit-lists")
+    sample_summary.select(0.15, "knapsack")  # made before the autouse fixture runs
     result = export.export(sample_summary, out, EDIT_LISTS)
     files = {p.suffix: p for p in result.files}
     assert sorted(p.name for p in out.iterdir()) == sorted(p.name for p in result.files)  # no leftovers
@@ -175,6 +177,96 @@ def test_fcpxml_reads_back_with_the_fcpx_adapter(sample_summary, edit_lists):
     got = [(c.source_range.start_time.to_frames(fps), c.source_range.end_time_exclusive().to_frames(fps))
            for c in tl.find_clips()]
     assert got == frames_of(sample_summary)
+    # (the adapter, 1.0.0, predates media-rep and does not read the media's URL: checked below)
+
+
+# Apple's FCPXML DTD (1.9/1.10, read at developer.apple.com, not copied here): for each element
+# this export writes, the attributes the DTD declares and the children it allows, in order.
+FCPXML_DTD = {
+    "fcpxml": ({"version"}, ["resources", "library"]),
+    "resources": (set(), ["format", "asset"]),
+    "format": ({"id", "name", "frameDuration", "fieldOrder", "width", "height", "paspH", "paspV", "colorSpace",
+                "projection", "stereoscopic"}, []),
+    "asset": ({"id", "name", "uid", "start", "duration", "hasVideo", "format", "hasAudio", "videoSources",
+               "audioSources", "audioChannels", "audioRate", "customLUTOverride", "colorSpaceOverride",
+               "projectionOverride", "stereoscopicOverride", "auxVideoFlags"}, ["media-rep"]),
+    "media-rep": ({"kind", "sig", "src", "suggestedFilename"}, []),
+    "library": ({"location", "colorProcessing"}, ["event"]),
+    "event": ({"name", "uid"}, ["project"]),
+    "project": ({"name", "uid", "id", "modDate"}, ["sequence"]),
+    "sequence": ({"format", "duration", "tcStart", "tcFormat", "audioLayout", "audioRate", "renderFormat",
+                  "keywords"}, ["spine"]),
+    "spine": ({"lane", "offset", "name", "format"}, ["asset-clip"]),
+    "asset-clip": ({"ref", "lane", "offset", "name", "start", "duration", "enabled", "srcEnable", "audioStart",
+                    "audioDuration", "format", "tcStart", "tcFormat", "modDate", "audioRole", "videoRole"}, []),
+}
+FCPXML_REQUIRED = {"format": {"id"}, "asset": {"id"}, "media-rep": {"src"}, "sequence": {"format"},
+                   "asset-clip": {"ref"}}
+
+
+def test_fcpxml_follows_the_dtd_of_its_version(edit_lists):
+    """Every element and attribute is one the DTD declares, with its required attributes, an
+    asset's media in a media-rep child (1.9 has no asset src), enumerated values from the DTD's
+    lists, and IDREFs that point at declared IDs."""
+    import xml.etree.ElementTree as ET
+
+    text = edit_lists[".fcpxml"].read_text()
+    assert text.startswith('<?xml version="1.0" encoding="UTF-8"?>\n<!DOCTYPE fcpxml>')
+    root = ET.fromstring(text)
+    assert root.tag == "fcpxml" and root.get("version") == "1.9"
+    ids = {e.get("id") for e in root.iter() if e.get("id")}
+    for e in root.iter():
+        attrs, children = FCPXML_DTD[e.tag]
+        assert set(e.attrib) <= attrs, (e.tag, set(e.attrib) - attrs)
+        assert FCPXML_REQUIRED.get(e.tag, set()) <= set(e.attrib), e.tag
+        kids = [c.tag for c in e]
+        assert set(kids) <= set(children), (e.tag, kids)
+        assert kids == sorted(kids, key=children.index), (e.tag, kids)  # the DTD's order
+        for ref in ("ref", "format"):
+            if ref in e.attrib and e.tag != "fcpxml":
+                assert e.get(ref) in ids
+    for a in root.iter("asset"):
+        assert len(a.findall("media-rep")) >= 1 and "src" not in a.attrib
+        assert a.find("media-rep").get("src").startswith("file:///")
+        assert all(m.get("kind") in ("original-media", "proxy-media") for m in a.iter("media-rep"))
+    for q in root.iter("sequence"):
+        assert q.get("audioRate") in ("32k", "44.1k", "48k", "88.2k", "96k", "176.4k", "192k")
+        assert q.get("tcFormat") in ("DF", "NDF") and q.get("audioLayout") in ("mono", "stereo", "surround")
+    for c in root.iter("asset-clip"):
+        assert c.get("tcFormat") in (None, "DF", "NDF")
+
+
+def test_otio_converts_to_fcp7_xml_with_otioconvert(sample_summary, edit_lists, tmp_path):
+    """OpenTimelineIO's own converter turns the .otio into FCP 7 XML (Premiere's import), and
+    its fcp_xml reader finds the same cuts."""
+    xml = tmp_path / "summary.xml"
+    subprocess.run([str(Path(sys.executable).with_name("otioconvert")), "-i", str(edit_lists[".otio"]),
+                    "-o", str(xml)], check=True, capture_output=True)
+    tl = otio.adapters.read_from_file(str(xml), "fcp_xml")
+    fps = sample_summary.video.fps
+    got = [(c.source_range.start_time.to_frames(fps), c.source_range.end_time_exclusive().to_frames(fps))
+           for c in tl.video_tracks()[0].find_clips()]
+    assert got == frames_of(sample_summary)
+
+
+def test_edl_at_ten_fps_is_counted_in_a_timecode_rate(hard, tmp_path):
+    """A 10 fps video: the EDL counts at 30 fps, says so (FCM line and a comment), names the
+    reel AX and the file in comments; OpenTimelineIO's CMX 3600 reader finds every cut."""
+    from vsumgui.core.video import probe
+
+    job = Job(probe(hard["tenfps.avi"]), SEGMENTS, tmp_path)
+    result = export.run(job, ["edl"])
+    text = result.files[0].read_text()
+    lines = text.splitlines()
+    assert lines[1] == "FCM: NON-DROP FRAME"
+    assert any(ln.startswith("* VSUMGUI: THE VIDEO IS 10 FPS; TIMECODE COUNTS AT 30 FPS") for ln in lines)
+    events = [ln for ln in lines if ln[:3].isdigit()]
+    assert len(events) == len(SEGMENTS) and all(ln.split()[1] == "AX" for ln in events)
+    assert "* FROM CLIP NAME:  tenfps.avi" in lines
+    tl = otio.adapters.read_from_string(text, "cmx_3600", rate=30)
+    got = [(c.source_range.start_time.value / 3, c.source_range.end_time_exclusive().value / 3)
+           for c in tl.find_clips()]
+    assert got == [(a, b) for a, b in job.frames] == [(6, 12), (14, 26)]
 
 
 def test_fcpxml_times_are_exact_fractions_at_ntsc_rates():
@@ -198,18 +290,21 @@ def test_edl_rates():
     assert edl_rate(120.0)[1] is False
 
 
-def test_csv_has_pyscenedetect_columns(sample_summary, edit_lists):
+def test_csv_is_the_whole_shot_list_pyscenedetect_reads_back(sample_summary, edit_lists, tmp_path):
     rows = list(csv.DictReader(edit_lists[".csv"].open()))
     assert list(rows[0]) == ["Scene Number", "Start Frame", "Start Timecode", "Start Time (seconds)", "End Frame",
                              "End Timecode", "End Time (seconds)", "Length (frames)", "Length (timecode)",
                              "Length (seconds)"]
-    want = frames_of(sample_summary)
     fps = sample_summary.video.fps
-    assert [(int(r["Start Frame"]) - 1, int(r["End Frame"])) for r in rows] == want  # 1-based, inclusive end
-    for r, (a, b) in zip(rows, want):
-        assert float(r["Start Time (seconds)"]) == pytest.approx(a / fps, abs=1e-3)
-        assert int(r["Length (frames)"]) == b - a
+    shots = [(round(s * fps), round(e * fps)) for s, e in sample_summary.shot_secs]
+    assert [(int(r["Start Frame"]) - 1, int(r["End Frame"])) for r in rows] == shots  # 1-based, inclusive end
     assert edit_lists[".csv"].name == "big_buck_bunny_0_30-Scenes.csv"
+    # PySceneDetect itself loads it and lists exactly these shots again
+    subprocess.run([sys.executable, "-m", "scenedetect", "-q", "-i", sample_summary.video.path, "-o", str(tmp_path),
+                    "load-scenes", "-i", str(edit_lists[".csv"]), "list-scenes", "-s", "-f", "back.csv"],
+                   check=True, capture_output=True)
+    back = list(csv.DictReader((tmp_path / "back.csv").open()))
+    assert [(int(r["Start Frame"]) - 1, int(r["End Frame"])) for r in back] == shots
 
 
 def test_json_is_the_contract(sample_summary, edit_lists):
@@ -217,8 +312,13 @@ def test_json_is_the_contract(sample_summary, edit_lists):
 
 
 def test_llc_is_a_losslesscut_project(sample_summary, edit_lists):
-    doc = json.loads(edit_lists[".llc"].read_text())  # JSON is JSON5
-    assert doc["version"] == 1 and doc["mediaFileName"] == "big_buck_bunny_0_30.webm"
+    import json5
+
+    doc = json5.loads(edit_lists[".llc"].read_text())
+    assert doc["version"] == 1
+    # LosslessCut joins mediaFileName to the project's folder: that must be the video
+    media = edit_lists[".llc"].parent / doc["mediaFileName"]
+    assert media.resolve() == Path(sample_summary.video.path).resolve()
     got = [t for s in doc["cutSegments"] for t in (s["start"], s["end"])]
     want = [float(t) for seg in sample_summary.selection.segments for t in seg]
     assert got == pytest.approx(want, abs=0.5 / sample_summary.video.fps)
@@ -623,3 +723,33 @@ def test_smart_cut_of_hard_sources(hard, name, copied, tmp_path, caplog):
     if copied and spliced:  # the copied GOPs are the source's own bytes: the codec is the source's
         with av.open(str(result.files[0])) as c, av.open(str(src)) as s:
             assert c.streams.video[0].codec_context.name == s.streams.video[0].codec_context.name
+
+
+def test_export_removes_what_a_killed_export_left(sample_summary, tmp_path):
+    """A killed export leaves its scratch folder and hidden .part files: the next export into the
+    folder removes them (only names this program makes), unless an export there still runs."""
+    from vsumgui.core.export.base import hold_lock
+
+    dead = tmp_path / ".vsumgui-export-k1ll3d_"
+    dead.mkdir()
+    (dead / "piece-0000-exact-v.ts").write_bytes(b"x" * 100)
+    (dead / "lock").touch()  # its process is gone: nobody holds the lock
+    part = tmp_path / ".big_buck_bunny_0_30-summary.edl.a1b2c3d4.part"
+    part.write_text("half an EDL")
+    mine = [tmp_path / ".hidden", tmp_path / "notes.part", tmp_path / ".x.part"]  # not names we make
+    for p in mine:
+        p.write_text("the user's")
+    # another export still running in this folder: its scratch folder and the .part files stay
+    live = tmp_path / ".vsumgui-export-running"
+    live.mkdir()
+    lock = hold_lock(live)
+    try:
+        export.export(sample_summary, tmp_path, ["json"])
+        assert not dead.exists() and live.exists() and part.exists()
+    finally:
+        lock.close()
+    export.export(sample_summary, tmp_path, ["csv"])  # now nothing runs: the .part goes too
+    assert not part.exists() and not live.exists()
+    assert all(p.read_text() == "the user's" for p in mine)
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
+        [*(p.name for p in mine), "big_buck_bunny_0_30-Scenes.csv", "big_buck_bunny_0_30-summary.json"])

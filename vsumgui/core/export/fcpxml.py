@@ -1,5 +1,10 @@
 """Final Cut Pro X XML (.fcpxml 1.9): one project whose spine holds the chosen segments.
 
+Valid against Apple's FCPXML DTD of the version it declares: in 1.9 an <asset> holds its media
+as a <media-rep kind="original-media" src="file://..."/> child (no src attribute), a sequence's
+audioRate is one of the DTD's names (48k), and every attribute written is one the DTD lists
+for its element (tests/test_export.py checks these rules).
+
 Written by hand with ElementTree: the PyPI adapter otio-fcpx-xml-adapter 1.0.0 cannot write
 the common camera rates (its frame-duration table is looked up with int(rate), so 23.976,
 29.97 and 59.94 fps fail), computes times with float rates instead of 1001/30000 s, calls an
@@ -49,12 +54,12 @@ class FCPXML(Exporter):
         ET.SubElement(res, "format", id="r1", frameDuration=seconds(1, rate),
                       width=str(v.width), height=str(v.height))
         asset = {"id": "r2", "name": job.source.name, "start": seconds(tc0, rate),
-                 "duration": seconds(v.n_frames, rate), "hasVideo": "1", "format": "r1",
-                 "src": job.source.resolve().as_uri()}
+                 "duration": seconds(v.n_frames, rate), "hasVideo": "1", "format": "r1"}
         if m.has_audio:
             asset.update(hasAudio="1", audioSources="1", audioChannels=str(m.audio_channels or 2),
                          audioRate=str(m.audio_rate or 48000))
-        ET.SubElement(res, "asset", asset)
+        ET.SubElement(ET.SubElement(res, "asset", asset), "media-rep", kind="original-media",
+                      src=job.source.resolve().as_uri())
         event = ET.SubElement(ET.SubElement(root, "library"), "event", name="vsumgui")
         project = ET.SubElement(event, "project", name=f"{job.stem} summary")
         total = sum(b - a for a, b in job.frames)

@@ -2,15 +2,29 @@
 
 Written as plain JSON (valid JSON5) in LosslessCut's version-1 project layout
 ({version, mediaFileName, cutSegments: [{start, end, name}]}), which every LosslessCut
-release reads (newer ones migrate it on load). No library writes .llc files."""
+release reads (newer ones migrate it on load). No library writes .llc files.
+
+LosslessCut joins `mediaFileName` to the folder the .llc is opened from, so the name is the
+video's path relative to the export folder ("../videos/a.mp4"); only where no relative path
+exists (another Windows drive) is it absolute."""
 
 from __future__ import annotations
 
 import json
+import os
 import threading
 from pathlib import Path
 
 from vsumgui.core.export.base import Exporter, Fraction, Job, register
+
+
+def media_name(video: Path, folder: Path) -> str:
+    """The video as LosslessCut finds it from a project in `folder` ("/" separated)."""
+    try:
+        rel = os.path.relpath(video.absolute(), folder.absolute())
+    except ValueError:  # Windows: another drive
+        return str(video.absolute())
+    return rel.replace(os.sep, "/")
 
 
 @register
@@ -26,7 +40,7 @@ class LosslessCut(Exporter):
         return [job.path(f"{job.stem}-proj{self.ext}")]
 
     def write(self, job: Job, progress: Fraction, cancel: threading.Event | None) -> None:
-        doc = {"version": 1, "mediaFileName": job.source.name,
+        doc = {"version": 1, "mediaFileName": media_name(job.source, job.out_dir),
                "cutSegments": [{"start": round(a / job.rate, 6), "end": round(b / job.rate, 6),
                                 "name": f"{job.stem}-{i + 1:03d}"}
                                for i, (a, b) in enumerate(job.frames)]}

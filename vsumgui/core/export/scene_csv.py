@@ -1,4 +1,9 @@
-"""CSV scene list, with PySceneDetect's columns (as `scenedetect list-scenes --skip-cuts` writes)."""
+"""CSV scene list, with PySceneDetect's columns (as `scenedetect list-scenes --skip-cuts` writes).
+
+The whole shot list, back to back from the first frame to the last: `scenedetect load-scenes`
+takes each row's start frame as a cut, so only a list without gaps gives back the shots (the
+chosen ones are in the other exports). A Job without a Summary has no shot list: it writes its
+segments."""
 
 from __future__ import annotations
 
@@ -21,6 +26,15 @@ def timecode(t: float) -> str:
     return f"{h:02d}:{m:02d}:{ms // 1000:02d}.{ms % 1000:03d}"
 
 
+def shots(job: Job) -> list[tuple[int, int]]:
+    """Every shot as [start, end) frames, each starting where the previous one ends."""
+    if job.summary is None:
+        return list(job.frames)
+    last = max(1, int(job.video.n_frames))
+    starts = sorted({min(max(0, int(round(float(s) * job.rate))), last - 1) for s, _ in job.summary.shot_secs} | {0})
+    return list(zip(starts, [*starts[1:], last]))
+
+
 @register
 class SceneCSV(Exporter):
     name = "csv"
@@ -38,7 +52,7 @@ class SceneCSV(Exporter):
         # No "Timecode List:" first row: every row has the same columns (RFC 4180), which
         # spreadsheets need; PySceneDetect's own reader accepts the file either way.
         w.writerow(HEADER)
-        for i, (a, b) in enumerate(job.frames):
+        for i, (a, b) in enumerate(shots(job)):
             s, e = a / job.rate, b / job.rate
             # frames are 1-based and the end frame inclusive, as in PySceneDetect
             w.writerow([i + 1, a + 1, timecode(s), f"{s:.3f}", b, timecode(e), f"{e:.3f}",
