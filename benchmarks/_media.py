@@ -62,14 +62,19 @@ class Clock:
 def h264_loop(minutes: float, out: Path, height: int = 1080, gop: float = 1.0) -> Path:
     """The sample as 1080p H.264 with B-frames (x264, b-pyramid, a keyframe every `gop` seconds
     as phones write; ultrafast with B-frames forced, so making it is quick), looped to `minutes`
-    by stream copy. With AAC audio."""
+    by stream copy, with AAC audio. Video and audio are looped apart (each exactly its own
+    length), so the frame rate stays constant across the loops."""
     if out.exists():
         return out
     clip = out.with_name(f"sample_{height}p_h264.mp4")
-    subprocess.run([FFMPEG, "-v", "error", "-y", "-i", str(SAMPLE), "-vf", f"scale=-2:{height}",
+    sound = out.with_name("sample_audio.m4a")
+    k = str(round(24 * gop))
+    subprocess.run([FFMPEG, "-v", "error", "-y", "-i", str(SAMPLE), "-an", "-vf", f"scale=-2:{height}", "-r", "24",
                     "-c:v", "libx264", "-preset", "ultrafast", "-bf", "3", "-x264-params", "b-pyramid=normal",
-                    "-g", str(round(24 * gop)), "-keyint_min", str(round(24 * gop)), "-sc_threshold", "0",
-                    "-crf", "20", "-c:a", "aac", "-b:a", "128k", str(clip)], check=True)
-    subprocess.run([FFMPEG, "-v", "error", "-y", "-stream_loop", "-1", "-i", str(clip), "-t", str(minutes * 60),
-                    "-c", "copy", str(out)], check=True)
+                    "-g", k, "-keyint_min", k, "-sc_threshold", "0", "-crf", "20", str(clip)], check=True)
+    subprocess.run([FFMPEG, "-v", "error", "-y", "-i", str(SAMPLE), "-vn", "-c:a", "aac", "-b:a", "128k", str(sound)],
+                   check=True)
+    subprocess.run([FFMPEG, "-v", "error", "-y", "-stream_loop", "-1", "-i", str(clip), "-stream_loop", "-1",
+                    "-i", str(sound), "-map", "0:v", "-map", "1:a", "-t", str(minutes * 60), "-c", "copy", str(out)],
+                   check=True)
     return out

@@ -150,8 +150,8 @@ def matched(job: Job) -> list[str]:
     if m.codec == "h264":
         bf = ["-bf", "0"] if d == 0 else ["-bf", "1"] if d == 1 else ["-bf", "3", "-x264-params", "b-pyramid=normal"]
         lvl = ["-level:v", f"{m.level // 10}.{m.level % 10}"] if m.level else []
-        return ["-c:v", "libx264", "-preset", "veryfast", "-crf", "16", "-profile:v", X264_PROFILES[m.profile or "High"],
-                *lvl, "-pix_fmt", "yuv420p", *bf]
+        return ["-c:v", "libx264", "-preset", "veryfast", "-crf", "16",
+                "-profile:v", X264_PROFILES[m.profile or "High"], *lvl, "-pix_fmt", "yuv420p", *bf]
     bframes = {0: "bframes=0", 1: "bframes=1:b-pyramid=0"}.get(d, "bframes=4:b-pyramid=1")
     return ["-c:v", "libx265", "-preset", "veryfast", "-crf", "18", "-pix_fmt", "yuv420p",
             "-x265-params", f"{bframes}:log-level=error"]
@@ -272,15 +272,17 @@ def _copy_packets(ic, iv, oc, ov, bsf, tb: float, t0: float, s: float, e: float,
 
 def audio_parts(job: Job, fa: float, fb: float, out: Path, what: str,
                 cancel: threading.Event | None) -> list[Path]:
-    """Each audio stream over [fa, fb) as 24-bit WAV (extensible: it keeps the channel layout) of exactly that length (padded with
-    silence where the source's audio starts late or ends early, so it stays in sync)."""
+    """Each audio stream over [fa, fb) as 24-bit WAV (extensible: it keeps the channel layout)
+    of exactly that length, padded with silence where the source's audio starts late or ends
+    early, so that it stays in sync."""
     n = job.media.audio_streams
     if not n:
         return []
     paths = [out.with_name(f"{out.name}-a{k}.wav") for k in range(n)]
     args = seek(job, fa)
     for k, p in enumerate(paths):
-        args += ["-map", f"0:a:{k}", "-vn", "-sn", "-dn", "-af", "aresample=async=1:min_hard_comp=0.01:first_pts=0,apad",
+        args += ["-map", f"0:a:{k}", "-vn", "-sn", "-dn",
+                 "-af", "aresample=async=1:min_hard_comp=0.01:first_pts=0,apad",
                  "-t", f"{fb - fa:.6f}", "-c:a", "pcm_s24le", "-f", "wav", str(p)]
     _media.run_ffmpeg(args, fb - fa, what, None, cancel)
     return paths
