@@ -63,6 +63,16 @@ class Summary:
         return self.features.times
 
     @property
+    def warnings(self) -> list[str]:
+        """What could not be read of the video (the summary covers only what was): sentences."""
+        return list(self.features.warnings)
+
+    @property
+    def notes(self) -> list[str]:
+        """This run's own problems that did not stop it (a cache that cannot be written)."""
+        return list(self.features.notes)
+
+    @property
     def driver(self) -> str:
         return self.options.driver or next(iter(self.scores))
 
@@ -110,6 +120,7 @@ class Summary:
                                "components": {k: arr(v) for k, v in ms.components.items()}}
                         for name, ms in self.scores.items()},
             "selection": sel.to_json(),
+            "warnings": self.warnings,
         }
 
 
