@@ -38,12 +38,21 @@ def ffmpeg(*args: object) -> None:
                    check=True, capture_output=True, timeout=120)
 
 
-def decoded_seconds(path: Path) -> float:
-    """What FFmpeg decodes of the first video stream (`ffmpeg -i F -f null -`), in seconds."""
-    r = subprocess.run([FFMPEG, "-hide_banner", "-nostdin", "-i", str(path), "-map", "0:v:0?", "-f", "null", "-"],
-                       capture_output=True, text=True, timeout=120)
-    frames = re.findall(r"frame=\s*(\d+)", r.stderr)
-    return int(frames[-1]) / FPS if frames else 0.0
+def decoded_seconds(path: Path) -> tuple[float, float]:
+    """What FFmpeg decodes of the first video stream (`ffmpeg -i F -f framecrc -`, every frame as
+    decoded), two ways: frames at the nominal rate, and the span of their timestamps (a damaged
+    header can rescale the timestamps; dropped frames shorten the count but not the span)."""
+    r = subprocess.run([FFMPEG, "-hide_banner", "-nostdin", "-i", str(path), "-map", "0:v:0?", "-fps_mode",
+                        "passthrough", "-f", "framecrc", "-"], capture_output=True, timeout=120)
+    text = r.stdout.decode("utf-8", "replace")
+    tb = re.search(r"#tb 0: (\d+)/(\d+)", text)
+    rows = [[int(x) for x in line.split(",")[1:4]] for line in text.splitlines()
+            if line and not line.startswith("#")]
+    if not rows or not tb:
+        return 0.0, 0.0
+    unit = int(tb[1]) / int(tb[2])
+    pts = [p for p, _, _ in rows]
+    return len(rows) / FPS, (max(pts) + rows[-1][2] - min(pts)) * unit
 
 
 # --- the clips and their mutations -------------------------------------------------------------
@@ -107,7 +116,7 @@ def clips(tmp_path_factory) -> dict[str, Path]:
 
 
 @pytest.fixture(scope="module")
-def cases(clips, tmp_path_factory) -> dict[tuple[str, str, int], tuple[Path, float]]:
+def cases(clips, tmp_path_factory) -> dict[tuple[str, str, int], tuple[Path, tuple[float, float]]]:
     """Every mutated file and what FFmpeg decodes of it (made once for both modes)."""
     d = tmp_path_factory.mktemp("fuzz-cases")
     other = {"mp4": "mkv", "mkv": "mp4", "ts": "ts", "webm": "webm"}  # ts + ts is `cat a.ts b.ts`
@@ -140,7 +149,7 @@ def test_mutated_video(case, fast, cases, tmp_path, capfd):
         doc = json.loads(out.read_text())
         d = doc["video"]["duration"]
         if not doc["warnings"]:  # no note: the length must be what FFmpeg decodes
-            assert d == pytest.approx(want, abs=0.5), (d, want)
+            assert min(abs(d - w) for w in want) <= 0.5, (d, want)
         assert all(f"note: {w}" in printed for w in doc["warnings"])
         segs = np.asarray(doc["selection"]["segments"]).reshape(-1, 2)
         assert np.all(segs[:, 1] > segs[:, 0]) and np.all(segs >= 0) and np.all(segs <= d + 1e-6)

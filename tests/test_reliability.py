@@ -921,7 +921,7 @@ def test_a_read_only_cache_means_a_summary_without_it(media, tmp_path, capsys, m
 def ffmpeg_decoded(path: Path) -> float:
     """Seconds of video FFmpeg itself decodes (frames at 25 fps), as `ffmpeg -i F -f null -`."""
     r = subprocess.run([FFMPEG, "-hide_banner", "-nostdin", "-i", str(path), "-map", "0:v:0", "-f", "null", "-"],
-                       capture_output=True, text=True, timeout=120)
+                       capture_output=True, text=True, errors="replace", timeout=120)
     frames = [int(x) for x in __import__("re").findall(r"frame=\s*(\d+)", r.stderr)]
     return (frames[-1] if frames else 0) / 25.0
 

@@ -18,7 +18,7 @@ from vsumgui.core import atomic
 from vsumgui.core.errors import VideoError, check_cancel, check_number
 
 # OpenCV's own warnings would add lines to the one-line error a user sees; errors are ours to say.
-cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_ERROR)
+cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_SILENT)
 MAX_RATE = 120.0  # samples per second: more than any video has frames, and a bound for every loop
 
 
@@ -26,6 +26,8 @@ def ffmpeg_log(verbose: bool) -> None:
     """FFmpeg's own messages: quiet (we say what went wrong in one sentence), or warnings and
     errors with `verbose`. OpenCV's FFmpeg reads its level when it first opens a file."""
     os.environ["OPENCV_FFMPEG_LOGLEVEL"] = "24" if verbose else "-8"  # AV_LOG_WARNING, AV_LOG_QUIET
+    cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_WARNING if verbose
+                                  else cv2.utils.logging.LOG_LEVEL_SILENT)
     import av.logging
 
     av.logging.set_level(av.logging.WARNING if verbose else None)
@@ -359,6 +361,7 @@ def iter_keyframes(
     packets = 0
     end = 0.0
     damaged, damaged_at = 0, None
+    offset, last = 0.0, -math.inf  # seconds added after a timestamp reset; the last packet's time
     try:
         container = av.open(str(path))
     except Exception as e:  # probe opened it with OpenCV, PyAV cannot: a damaged header
@@ -383,8 +386,11 @@ def iter_keyframes(
                 break
             if packet.pts is not None:
                 start = packet.pts if start is None else start
-                t_end = (packet.pts - start + (packet.duration or 0)) * base
-                end = max(end, t_end)
+                raw = (packet.pts - start) * base
+                if raw + offset < last - 1.0:  # timestamps start over: files joined end to end (`cat a.ts b.ts`)
+                    offset = end - raw
+                last = raw + offset
+                end = max(end, last + (packet.duration or 0) * base)
             if packet.size:
                 packets += 1
             if packets % report_every == 0:
@@ -400,7 +406,7 @@ def iter_keyframes(
             for frame in frames:
                 if frame.pts is None:
                     continue
-                t = max(0.0, (frame.pts - (start or 0)) * base)
+                t = max(0.0, (frame.pts - (start or 0)) * base + offset)
                 if t + 1e-6 < next_t:
                     continue
                 try:
