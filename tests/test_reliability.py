@@ -979,3 +979,36 @@ def test_an_undecodable_codec_is_named(tmp_path, capsys):
         pytest.skip("this OpenCV decodes AV1")
     assert main(["summarize", str(av1), "-q"]) == 1
     assert one_error_line(capsys.readouterr().err) == f"vsumgui: error: {av1}: AV1 video: not supported by this build's decoder"
+
+
+@pytest.mark.timeout(180)
+def test_the_window_says_what_could_not_be_read(damaged, window, qtbot):
+    path = damaged["truncated"]
+    assert window.open_video(path)
+    qtbot.mouseClick(window.run_panel.summarize_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: window.summary is not None or window.last_message is not None, timeout=150_000)
+    s = window.summary
+    assert s is not None and s.warnings and s.video.duration < 6
+    assert s.warnings[0] in window.statusBar().currentMessage()
+    assert window.status_info.text().startswith(fmt_time(s.video.duration))  # the decoded length
+
+
+def test_a_symlink_loop_is_named(tmp_path, capsys):
+    loop_link = tmp_path / "loop.mp4"
+    loop_link.symlink_to(loop_link)
+    assert main(["summarize", str(loop_link), "-q"]) == 1
+    assert one_error_line(capsys.readouterr().err) == f"vsumgui: error: {loop_link}: a loop of symbolic links"
+
+
+def test_verbose_lets_ffmpeg_speak(damaged, tmp_path):
+    """FFmpeg's log is quiet by default (one line) and shown with --verbose (a real subprocess:
+    OpenCV reads the level once per process)."""
+    def run(*more: str) -> str:
+        r = subprocess.run([sys.executable, "-m", "vsumgui", "summarize", str(damaged["zeroed"]), "-q", "--no-cache",
+                            "--method", "uniform-sampling", *more], capture_output=True, text=True, timeout=120,
+                           cwd=ROOT)
+        assert r.returncode == 0, r.stderr
+        return r.stderr
+
+    assert run() == ""
+    assert "Invalid NAL unit size" in run("--verbose")
