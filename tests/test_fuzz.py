@@ -229,3 +229,28 @@ def test_a_bad_ratio_is_refused_by_the_selector(ratio):
     s = Selector(np.ones(4), np.array([[0, 2], [2, 4]]), np.array([[0.0, 1.0], [1.0, 2.0]]), np.arange(4) / 2, 2.0)
     with pytest.raises(ValueError, match="ratio: must be"):
         s.select(ratio, "knapsack")
+
+
+@settings(max_examples=300, deadline=None)
+@given(key=st.sampled_from(["lr", "heads", "window", "dropout", "weight_decay", "tau", "layers", "d_model"]),
+       text=texts)
+def test_hyper_parameters_are_typed_and_ranged(key, text):
+    from trainer import hparams
+    from vsumgui.core import methods
+    from vsumgui.core.errors import VsumError
+
+    defaults = methods.method_class("csum").hparams
+    try:
+        v = hparams.parse(key, text, defaults[key])
+    except VsumError as e:
+        assert str(e).startswith(f"--hp {key}={text}: must be")
+        return
+    assert math.isfinite(v) and in_range(v, *hparams.rule(key, defaults[key]))
+    if key == "lr":
+        assert v > 0
+    if key in ("heads", "layers", "d_model"):
+        assert isinstance(v, int) and v >= 1
+    if key == "window":
+        assert v >= 2
+    if key == "dropout":
+        assert 0 <= v < 1
