@@ -130,28 +130,27 @@ class Labels(QObject):
     # -- CSV ------------------------------------------------------------------------------
     def export_to(self, path: str | Path) -> int | None:
         """Write the profile's labels to a CSV file; the count, or None (said why)."""
-        if self.store is None:
-            return None
-        try:
-            n = self.store.export_csv(self.profile, path)
-        except VsumError as e:
-            self.error.emit(f"Cannot export the labels: {str(e).rstrip('.')}.")
-            return None
-        self.status.emit(f"Exported {n} labels to {path}", 5000)
+        n = self._csv("export", path)
+        if n is not None:
+            self.status.emit(f"Exported {n} labels to {path}", 5000)
         return n
 
     def import_from(self, path: str | Path) -> int | None:
         """Add the labels of a CSV file to the profile; the count, or None (said why)."""
+        n = self._csv("import", path)
+        if n is not None:
+            self.status.emit(f"Imported {n} labels into profile {self.profile}", 5000)
+            self.changed.emit()
+        return n
+
+    def _csv(self, verb: str, path: str | Path) -> int | None:
         if self.store is None:
             return None
         try:
-            n = self.store.import_csv(self.profile, path)
+            return getattr(self.store, f"{verb}_csv")(self.profile, path)
         except VsumError as e:
-            self.error.emit(f"Cannot import the labels: {str(e).rstrip('.')}.")
+            self.error.emit(f"Cannot {verb} the labels: {str(e).rstrip('.')}.")
             return None
-        self.status.emit(f"Imported {n} labels into profile {self.profile}", 5000)
-        self.changed.emit()
-        return n
 
     def export_dialog(self, parent: QWidget | None = None) -> None:
         """File → Export labels…"""
