@@ -23,7 +23,7 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
-from conftest import SAMPLE, SHARED
+from conftest import MEDIA, SAMPLE
 from vsumgui.cli import build_parser, main, number
 from vsumgui.core.errors import in_range
 from vsumgui.core.select import MODES, Selector
@@ -68,7 +68,7 @@ SOURCES = {  # name: (source video, start second, container arguments)
 
 
 def source(name: str) -> Path:
-    p = SHARED / "videos" / name
+    p = MEDIA / name
     return p if p.exists() else SAMPLE
 
 

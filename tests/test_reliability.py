@@ -1000,15 +1000,13 @@ def test_a_symlink_loop_is_named(tmp_path, capsys):
     assert one_error_line(capsys.readouterr().err) == f"vsumgui: error: {loop_link}: a loop of symbolic links"
 
 
-def test_verbose_lets_ffmpeg_speak(damaged, tmp_path):
-    """FFmpeg's log is quiet by default (one line) and shown with --verbose (a real subprocess:
-    OpenCV reads the level once per process)."""
-    def run(*more: str) -> str:
-        r = subprocess.run([sys.executable, "-m", "vsumgui", "summarize", str(damaged["zeroed"]), "-q", "--no-cache",
-                            "--method", "uniform-sampling", *more], capture_output=True, text=True, timeout=120,
-                           cwd=ROOT)
-        assert r.returncode == 0, r.stderr
-        return r.stderr
-
-    assert run() == ""
-    assert "Invalid NAL unit size" in run("--verbose")
+@pytest.mark.slow
+def test_verbose_lets_ffmpeg_speak(damaged, capfd):
+    """FFmpeg's log is quiet by default (nothing on file descriptor 2) and shown with --verbose (a
+    real subprocess there: OpenCV reads the level once per process)."""
+    args = ["summarize", str(damaged["zeroed"]), "-q", "--no-cache", "--method", "uniform-sampling"]
+    assert main(args) == 0
+    assert capfd.readouterr().err == ""
+    r = subprocess.run([sys.executable, "-m", "vsumgui", *args, "--verbose"], capture_output=True, text=True,
+                       timeout=120, cwd=ROOT)
+    assert r.returncode == 0 and "Invalid NAL unit size" in r.stderr
