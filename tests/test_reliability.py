@@ -1010,3 +1010,17 @@ def test_verbose_lets_ffmpeg_speak(damaged, capfd):
     r = subprocess.run([sys.executable, "-m", "vsumgui", *args, "--verbose"], capture_output=True, text=True,
                        timeout=120, cwd=ROOT)
     assert r.returncode == 0 and "Invalid NAL unit size" in r.stderr
+
+
+def test_a_deleted_input_protects_nothing(media, tmp_path):
+    video = tmp_path / "gone.mp4"
+    video.write_bytes(media.get("short").read_bytes())
+    atomic.protect(video)
+    with pytest.raises(VsumError, match="is the input video"):
+        atomic.write_text(video, "{}")
+    video.unlink()  # its inode may now be reused by any new file: that one is not the video
+    out = tmp_path / "new.json"
+    out.write_text("old")
+    atomic._INPUTS[(out.stat().st_dev, out.stat().st_ino)] = str(video)  # as if the inode were reused
+    atomic.write_text(out, "{}")
+    assert out.read_text() == "{}"
