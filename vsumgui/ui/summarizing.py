@@ -76,9 +76,10 @@ class Summarizer(QObject):
     def _finished(self, summary: Summary) -> None:
         took = time.perf_counter() - self._started
         notes = ([quick_note(summary)] if summary.options.fast else []) + (
-            ["features from the cache"] if summary.cache_hit else [])
+            ["features from the cache"] if summary.cache_hit else []) + summary.warnings + summary.notes
         tail = f" ({'; '.join(notes)})" if notes else ""
-        self.status.emit(f"Summarized in {took:.1f} s{tail}", 10000)
+        # what could not be read stays on screen (issue 15: never a silent partial summary)
+        self.status.emit(f"Summarized in {took:.1f} s{tail}", 0 if summary.warnings else 10000)
         if self.summary.job.personal_error:
             self.status.emit(f"Personal curve not applied: {self.summary.job.personal_error}", 10000)
         self.run_panel.show_state(f"Done: {len(summary.shot_secs)} shots, {len(summary.scores)} methods", full=True)
