@@ -38,41 +38,95 @@ class Selection:
 
 
 class KnapsackTable:
-    """0/1 knapsack over integer weights, solved once for every capacity up to the total.
+    """0/1 knapsack over integer weights, for any capacity up to `limit` (default: the total weight).
 
-    `keep[i, c]` says whether item i is in the best solution over items 0..i at capacity c,
-    so any capacity is answered by one backtrack, O(items).
+    The dynamic program's decisions are kept as bits: `keep[i]` (packed over capacities) says
+    whether item i is in the best solution over items 0..i at each capacity, so any capacity is
+    answered by one backtrack, O(items). When those bits would take more than `MAX_BYTES` (about
+    3 hours of shots at 0.1 s quanta), each capacity is solved on demand instead, with the same
+    decisions and so the same answer, in bounded memory: the items are halved, the first half's
+    values carried forward, the second half solved (its bits at most `LEAF_BYTES`) and the
+    leftover capacity handed to the first half (Hirschberg's halving). Written here: scipy's
+    `milp` solves one capacity with other tie-breaking, and no maintained library keeps a
+    table for every capacity.
     """
 
-    def __init__(self, values: np.ndarray, weights: np.ndarray) -> None:
-        values = np.asarray(values, dtype=np.float64)
-        self.weights = np.asarray(weights, dtype=np.int64)
-        cap = int(self.weights.sum())
-        self.keep = np.zeros((len(values), cap + 1), dtype=bool)
-        best = np.zeros(cap + 1)
-        for i, (v, w) in enumerate(zip(values, self.weights)):
-            if w > cap:
-                continue
-            cand = np.full(cap + 1, -np.inf)
-            cand[w:] = best[:cap + 1 - w] + v
-            take = cand > best + 1e-12
-            self.keep[i] = take
-            best = np.where(take, cand, best)
-        self.best = best
+    MAX_BYTES = 40 << 20
+    LEAF_BYTES = 8 << 20
 
-    def solve(self, capacity: int) -> list[int]:
-        c = int(min(max(capacity, 0), self.keep.shape[1] - 1))
+    def __init__(self, values: np.ndarray, weights: np.ndarray, limit: int | None = None) -> None:
+        self.values = np.asarray(values, dtype=np.float64)
+        self.weights = np.asarray(weights, dtype=np.int64)
+        total = int(self.weights.sum())
+        self.cap = total if limit is None else max(0, min(int(limit), total))
+        n = len(self.weights)
+        self.keep = self._bits(0, n, np.zeros(self.cap + 1)) if n * (self.cap // 8 + 1) <= self.MAX_BYTES else None
+
+    @property
+    def nbytes(self) -> int:
+        """Memory held between answers."""
+        return 0 if self.keep is None else self.keep.nbytes
+
+    def _step(self, i: int, best: np.ndarray) -> np.ndarray | None:
+        """Adds item i to the values `best` (in place); returns where it is taken, or None if it never fits.
+        Taken only when strictly better: ties keep the earlier items."""
+        w = int(self.weights[i])
+        if w > len(best) - 1:
+            return None
+        cand = best[:len(best) - w] + self.values[i]
+        take = cand > best[w:] + 1e-12
+        np.copyto(best[w:], cand, where=take)
+        return take
+
+    def _forward(self, lo: int, hi: int, base: np.ndarray) -> np.ndarray:
+        best = base.copy()
+        for i in range(lo, hi):
+            self._step(i, best)
+        return best
+
+    def _bits(self, lo: int, hi: int, base: np.ndarray) -> np.ndarray:
+        """(hi - lo, capacities / 8) packed decisions of items lo..hi-1, starting from the values `base`."""
+        best = base.copy()
+        keep = np.zeros((hi - lo, len(best) // 8 + 1), dtype=np.uint8)
+        row = np.zeros(len(best), dtype=bool)
+        for k, i in enumerate(range(lo, hi)):
+            take = self._step(i, best)
+            if take is not None:
+                row[:len(best) - len(take)] = False
+                row[len(best) - len(take):] = take
+                keep[k, :(len(best) + 7) // 8] = np.packbits(row)
+        return keep
+
+    def _backtrack(self, keep: np.ndarray, lo: int, hi: int, c: int) -> tuple[list[int], int]:
         picked = []
-        for i in range(len(self.weights) - 1, -1, -1):
-            if self.keep[i, c]:
+        for i in range(hi - 1, lo - 1, -1):
+            if keep[i - lo, c >> 3] >> (7 - (c & 7)) & 1:
                 picked.append(i)
                 c -= int(self.weights[i])
-        return picked[::-1]
+        return picked[::-1], c
+
+    def _solve(self, lo: int, hi: int, base: np.ndarray) -> tuple[list[int], int]:
+        """Items lo..hi-1 chosen at capacity len(base) - 1 after items 0..lo-1 gave `base`, and the capacity left."""
+        c = len(base) - 1
+        if hi - lo <= 1 or (hi - lo) * (c // 8 + 1) <= self.LEAF_BYTES:
+            return self._backtrack(self._bits(lo, hi, base), lo, hi, c)
+        mid = (lo + hi) // 2
+        right, c = self._solve(mid, hi, self._forward(lo, mid, base))
+        left, c = self._solve(lo, mid, base[:c + 1])
+        return left + right, c
+
+    def solve(self, capacity: int) -> list[int]:
+        """Indices (sorted) of the items of maximal total value with total weight <= capacity."""
+        c = int(min(max(capacity, 0), self.cap))
+        if self.keep is not None:
+            return self._backtrack(self.keep, 0, len(self.weights), c)[0]
+        return self._solve(0, len(self.weights), np.zeros(c + 1))[0]
 
 
-def knapsack(values: np.ndarray, weights: np.ndarray, capacity: int) -> list[int]:
-    """Indices of the items of maximal total value with total weight <= capacity."""
-    return KnapsackTable(values, weights).solve(capacity)
+def protocol_table(shot_scores: np.ndarray, weights: np.ndarray, limit: int | None = None) -> KnapsackTable:
+    """The benchmark protocol's selection (Zhang et al. 2016; `evaluate.py` and the `knapsack` mode):
+    0/1 knapsack over shots maximizing the sum of the shots' mean scores, weight = shot length."""
+    return KnapsackTable(shot_scores, weights, limit)
 
 
 def merge_segments(segs: list[tuple[float, float]]) -> list[tuple[float, float]]:
@@ -144,7 +198,7 @@ class Selector:
     def _knapsack(self, ratio: float) -> list[int]:
         if self._table is None:
             weights = np.maximum(1, np.ceil(self.lengths / QUANTUM - 1e-9)).astype(np.int64)
-            self._table = KnapsackTable(self.shot_scores * self.lengths, weights)
+            self._table = protocol_table(self.shot_scores, weights)
         return self._table.solve(int(math.floor(self.budget(ratio) / QUANTUM + 1e-9)))
 
     def _topk(self, ratio: float) -> list[int]:
@@ -257,11 +311,6 @@ class Diverse:
         self._order = self.order.tolist()
         self._prefix_len = np.cumsum(self.lengths[self.order])  # sequential, like a running total
         self._suffix_min = np.minimum.accumulate(self.lengths[self.order][::-1])[::-1].tolist()
-
-    @property
-    def w(self) -> np.ndarray:
-        """[i, j]: how well unit j represents unit i."""
-        return self.wt.T
 
     def _greedy_order(self) -> tuple[np.ndarray, np.ndarray]:
         """The cost-benefit greedy order over all units, with lazy (stale-gain) evaluations,
