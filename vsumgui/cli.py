@@ -86,6 +86,8 @@ def cmd_summarize(args: argparse.Namespace) -> int:
         print(f"  {_fmt(s)} - {_fmt(e)}")
     if not sel.segments:  # a very short video: every shot is over the budget
         print(f"note: no shot fits in {sel.ratio:.0%} of {_fmt(v.duration)}; ask for a longer summary with --ratio")
+    for w in summary.warnings:
+        print(f"note: {w}")
     if args.export:
         existing = [] if args.overwrite else export.preflight(summary, args.export, args.formats,
                                                               args.accurate, args.crossfade)

@@ -99,8 +99,13 @@ def cache_path(key: str, backbone: str, sample_rate: float, sampling: str = "fra
 
 
 def cached(key: str, backbone: str, sample_rate: float, video_path: str = "") -> Features | None:
-    """The cached features of a video known by its content key, or None."""
-    return _read_cache(cache_path(key, backbone, sample_rate), video_path)
+    """The cached features of a video known by its content key, or None: the full ones, else a
+    quick look's (labels made on a quick-looked video count too)."""
+    for sampling in SAMPLINGS:
+        got = _read_cache(cache_path(key, backbone, sample_rate, sampling), video_path)
+        if got is not None:
+            return got
+    return None
 
 
 def _read_cache(path: Path, video_path: str) -> Features | None:
@@ -246,7 +251,10 @@ def extract(
 
 
 def _on_grid(feats: Features) -> Features:
-    """Keyframe features held until the next keyframe, on the grid of `sample_rate` per second."""
+    """Keyframe features held until the next keyframe, on the grid of `sample_rate` per second.
+
+    Each grid sample keeps its keyframe's frame index in `picks`, so the distinct keyframes are
+    the runs of equal picks (`pipeline.held`): methods score those once, not their copies."""
     n = max(1, int(np.ceil(feats.video.duration * feats.sample_rate - 1e-6)))
     grid = np.arange(n, dtype=np.float64) / feats.sample_rate
     src = np.maximum(np.searchsorted(feats.times, grid + 1e-6, side="right") - 1, 0)

@@ -138,7 +138,8 @@ def examples(profile: str, store: LabelStore, current: feat.Features | None, bas
              backbone: str, sample_rate: float) -> list[Example]:
     """Every labelled video of the profile, with the base method's min-max-normalized scores."""
     scorer = methods.create(base)
-    return [Example(f.features, y, methods.minmax(scorer.score(f.features, f.backbone).scores))
+    from vsumgui.core.pipeline import score_features  # a quick look's keyframes are scored once each
+    return [Example(f.features, y, methods.minmax(score_features(scorer, f).scores))
             for f, y in labelled(profile, store, current, backbone, sample_rate)]
 
 
@@ -352,7 +353,8 @@ def personal_scores(summary, profile: str) -> methods.MethodScores | None:
     if path is None:
         return None
     if path == visp_path(profile, f.backbone):
-        scores = methods.create(VISP, path).score(f.features, f.backbone)
+        from vsumgui.core.pipeline import score_features
+        scores = score_features(methods.create(VISP, path), f)
     else:
         head = load(profile, f.backbone, f.features.shape[1])
         scores = apply(head, f.features)

@@ -1,5 +1,5 @@
 """The one path from a video file to a summary, used by the CLI and the GUI alike:
-video -> features (cached) -> shots -> scores per method -> selection."""
+video -> features (cached) -> shots and scenes -> scores per method -> selection."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ from vsumgui.core.video import Progress, VideoInfo
 
 DEFAULT_RATIO = 0.15
 DEFAULT_MODE = "diverse"
+SPARSE_GAP = 10.0  # seconds per keyframe past which a quick look is too coarse to be useful
 
 
 @dataclass
@@ -53,6 +54,22 @@ class Summary:
     cache_hit: bool = False
     selection: Selection | None = None
     _selectors: dict[str, Selector] = field(default_factory=dict, repr=False)
+    warnings: list[str] = field(default_factory=list)  # sentences for the user (JSON `warnings`)
+    scene_idx: np.ndarray | None = None  # (C, 2) shot indices [first, last + 1); None: computed when asked
+
+    @property
+    def scenes(self) -> np.ndarray:
+        """(C, 2) shot indices [first, last + 1) of the scenes (groups of consecutive shots)."""
+        if self.scene_idx is None:
+            self.scene_idx = shotmod.scenes(self.features.features, self.shot_idx)
+        return self.scene_idx
+
+    @property
+    def scene_secs(self) -> np.ndarray:
+        """(C, 2) seconds [start, end) of the scenes."""
+        sc = self.scenes
+        return np.stack([self.shot_secs[sc[:, 0], 0], self.shot_secs[sc[:, 1] - 1, 1]], axis=1) if len(sc) \
+            else np.zeros((0, 2))
 
     @property
     def video(self) -> VideoInfo:
@@ -74,7 +91,7 @@ class Summary:
         scores.update(extra)
         selectors = {n: sel for n, sel in self._selectors.items() if n in scores and n not in extra}
         return Summary(self.features, self.shot_idx, self.shot_secs, scores, self.options, self.cache_hit,
-                       self.selection, selectors)
+                       self.selection, selectors, list(self.warnings), self.scene_idx)
 
     def selector(self, method: str | None = None) -> Selector:
         """The (cached) selector for one method's scores."""
@@ -82,9 +99,11 @@ class Summary:
         if method not in self.scores:
             raise VsumError(f"method {method!r} was not computed for this video")
         if method not in self._selectors:
+            sc = self.scenes
+            spans = np.stack([self.shot_idx[sc[:, 0], 0], self.shot_idx[sc[:, 1] - 1, 1]], axis=1) if len(sc) else None
             self._selectors[method] = Selector(self.scores[method].scores, self.shot_idx, self.shot_secs,
                                                self.times, self.video.duration, method,
-                                               features=self.features.features)
+                                               features=self.features.features, scenes=spans)
         return self._selectors[method]
 
     def select(self, ratio: float | None = None, mode: str | None = None, method: str | None = None) -> Selection:
@@ -106,10 +125,12 @@ class Summary:
             "sampling": self.features.sampling,
             "times": arr(self.times),
             "shots": [[round(float(s), 6), round(float(e), 6)] for s, e in self.shot_secs],
+            "scenes": [[round(float(s), 6), round(float(e), 6)] for s, e in self.scene_secs],
             "methods": {name: {"scores": arr(ms.scores),
                                "components": {k: arr(v) for k, v in ms.components.items()}}
                         for name, ms in self.scores.items()},
             "selection": sel.to_json(),
+            "warnings": list(self.warnings),
         }
 
 
@@ -144,19 +165,55 @@ def _score_tag(m: methods.Method) -> str | None:
     return memo.tag(*parts)
 
 
+def held(feats: feat.Features) -> np.ndarray | None:
+    """For a quick look, (T,) the index of the distinct keyframe each grid sample holds (grid
+    samples keep their keyframe's frame index in `picks`); None for full sampling."""
+    if feats.sampling != "keyframes" or not len(feats.picks):
+        return None
+    return np.cumsum(np.r_[True, feats.picks[1:] != feats.picks[:-1]]) - 1
+
+
+def score_features(m: methods.Method, feats: feat.Features) -> methods.MethodScores:
+    """A method's scores on the sampling grid. A quick look's grid holds each keyframe for as
+    long as it lasts: a method that reads content scores the distinct keyframes once, in order, and
+    their scores are held on the grid afterwards (the baselines score the time grid itself), so a keyframe's score never depends on how long it is held
+    (copies would count as nearest neighbours, as a bigger share of the video, and so on)."""
+    h = held(feats) if m.reads_content else None
+    if h is None:
+        return m.score(feats.features, feats.backbone)
+    first = np.flatnonzero(np.r_[True, np.diff(h) > 0])
+    ms = m.score(feats.features[first], feats.backbone)
+    return methods.MethodScores(np.asarray(ms.scores)[h],
+                                {k: None if v is None else np.asarray(v)[h] for k, v in ms.components.items()})
+
+
+def quick_look_warning(feats: feat.Features) -> str | None:
+    """A sentence when a quick look has too few keyframes (fewer than one per SPARSE_GAP s) to be useful."""
+    h = held(feats)
+    if h is None:
+        return None
+    keys, dur = int(h[-1]) + 1, feats.video.duration
+    if dur / keys <= SPARSE_GAP:
+        return None
+    return (f"the quick look found only {keys} keyframe{'s' * (keys != 1)} in {dur:.0f} s (one every "
+            f"{dur / keys:.0f} s), too few for a useful curve: run the full summary (without Quick look / --fast)")
+
+
 def _score(m: methods.Method, feats: feat.Features, use_cache: bool) -> methods.MethodScores:
     """A method's scores, remembered beside cached features: re-opening a video then loads
     neither the method's checkpoint nor torch, and CTVSUM's all-pairs work is not redone."""
     tag = _score_tag(m) if use_cache and feats.key else None
     if tag is None:
-        return m.score(feats.features, feats.backbone)
+        return score_features(m, feats)
+    if feats.sampling != "frames":  # scored per distinct keyframe since issue 18: older entries are stale
+        tag = memo.tag(tag, "distinct-keyframes")
     what = f"scores-{m.name}"
     got = memo.load(feats, what, tag)
     if got is not None and "scores" in got and "names" in got:
         comps = {k[2:]: got[k] for k in got if k.startswith("c:")}
         comps.update({k: None for k in got.get("none", np.array([], dtype=str)).tolist()})
         return methods.MethodScores(got["scores"], {k: comps[k] for k in got["names"].tolist()})
-    ms = m.score(feats.features, feats.backbone)
+    ms = score_features(m, feats)
     arrays = {"scores": np.asarray(ms.scores), "names": np.array(list(ms.components), dtype=str),
               "none": np.array([k for k, v in ms.components.items() if v is None], dtype=str)}
     arrays.update({f"c:{k}": np.asarray(v) for k, v in ms.components.items() if v is not None})
@@ -215,6 +272,9 @@ def summarize(
         check_cancel(cancel)
         scores[m.name] = _score(m, feats, opts.use_cache)
     report("scoring", 1.0)
-    summary = Summary(feats, shot_idx, shot_secs, scores, opts, hit)
+    summary = Summary(feats, shot_idx, shot_secs, scores, opts, hit,
+                      scene_idx=shotmod.scenes(feats.features, shot_idx))
+    if (note := quick_look_warning(feats)) is not None:
+        summary.warnings.append(note)
     summary.select()
     return summary

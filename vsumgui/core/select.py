@@ -145,8 +145,9 @@ class Selector:
 
     def __init__(self, scores: np.ndarray, shot_idx: np.ndarray, shot_secs: np.ndarray,
                  times: np.ndarray, duration: float, method: str = "", highlight_sigma: float = 2.0,
-                 features: np.ndarray | None = None):
+                 features: np.ndarray | None = None, scenes: np.ndarray | None = None):
         self.features = features
+        self.scenes = scenes  # (C, 2) sample spans [start, end) of the scenes, for the diverse mode
         self.scores = np.asarray(scores, dtype=np.float64)
         self.shot_idx = np.asarray(shot_idx)
         self.shot_secs = np.asarray(shot_secs, dtype=np.float64)
@@ -236,7 +237,8 @@ class Selector:
         if self._diverse is None:
             if self.features is None:
                 raise ValueError("the diverse mode needs the frame features")
-            self._diverse = Diverse(self.features, self.scores, self.shot_idx, self.times, self.duration)
+            self._diverse = Diverse(self.features, self.scores, self.shot_idx, self.times, self.duration,
+                                    scenes=self.scenes)
         segs = self._diverse.select(self.budget(ratio))
         return Selection(self.method, ratio, "diverse", overlapping(self.shot_secs, segs), segs)
 
@@ -254,7 +256,7 @@ def overlapping(spans: np.ndarray, segs: list[tuple[float, float]]) -> list[int]
 
 
 class Diverse:
-    """Budgeted facility location: importance-weighted coverage of the whole video.
+    """Budgeted facility location: importance-weighted coverage of the whole video, every scene first.
 
     The video is cut into units: shots, with shots longer than `unit` seconds cut into equal
     pieces no longer than that (so a small budget can show a little of every scene instead
@@ -269,17 +271,27 @@ class Diverse:
     F is monotone submodular: every part of the video counts, each through its best, most
     important representative in the summary.
 
+    Scenes (sample spans [start, end), groups of shots; `shots.scenes`), when there are several:
+    every scene first gets one piece, its unit of best gain per second (taken scene by scene in
+    the greedy's order, lazily), widened to `unit` seconds within the scene; then the budget left
+    is filled by the greedy below. When `unit` x scenes does not fit, the pieces shrink to
+    budget / scenes, down to `SEED_MIN` seconds, and past that the scenes come in their order.
+    (A calm scene that looks like another would otherwise be covered "through" the other one and
+    never shown.) Forcing the seeds gives up the best-of-two rule.
+
     Maximized with the cost-benefit greedy (gain / length) and the usual best-of-two rule (the
     better of the greedy set and the best single unit; (1 - 1/e) / 2 guarantee). For the
     slider, the greedy order is computed once per video with lazy evaluations; a budget takes
     the units of that order that still fit, in order.
     """
 
+    SEED_MIN = 1.0  # seconds: the shortest piece a scene gets when the budget is tight
+
     def __init__(self, features: np.ndarray, scores: np.ndarray, shot_idx: np.ndarray, times: np.ndarray,
-                 duration: float, unit: float = 1.5) -> None:
+                 duration: float, unit: float = 1.5, scenes: np.ndarray | None = None) -> None:
         ends = np.append(times[1:], duration)
-        rate = len(times) / duration if duration > 0 else 2.0
-        size = max(1, int(round(unit * rate)))
+        self.rate = len(times) / duration if duration > 0 else 2.0
+        size = max(1, int(round(unit * self.rate)))
         idx = []
         for a, b in shot_idx:
             edges = np.linspace(a, b, -(-(b - a) // size) + 1).round().astype(int)
@@ -287,6 +299,7 @@ class Diverse:
         self.idx = np.asarray(idx, dtype=np.int64).reshape(-1, 2)
         self.secs = np.stack([times[self.idx[:, 0]], ends[self.idx[:, 1] - 1]], axis=1)
         self.lengths = self.secs[:, 1] - self.secs[:, 0]
+        self._times, self._ends, self._size = np.asarray(times, dtype=np.float64), ends, size
         # float32 and in place: an hour has ~2,900 units, and each (units x units) float64 copy is
         # ~67 MB; single precision halves the memory traffic that dominates this precompute
         x = np.asarray(features, dtype=np.float32)
@@ -307,39 +320,87 @@ class Diverse:
         self._len32 = self.lengths.astype(np.float32)
         self.single = (self.wt @ self._len32).astype(np.float64)
         self._lengths = self.lengths.tolist()
-        self.order, self._prefix_cover = self._greedy_order()
+        self.scenes = np.asarray(scenes, dtype=np.int64).reshape(-1, 2) if scenes is not None else np.zeros((0, 2), np.int64)
+        cur = np.zeros(len(self.wt), dtype=np.float32)
+        self.seeds: list[int] = []  # one unit per scene, in the greedy's order
+        if len(self.scenes) > 1:
+            self.seeds = self._seed(cur)
+        self.order, self._prefix_cover = self._greedy_order(cur, set(self.seeds))
         self._order = self.order.tolist()
         self._prefix_len = np.cumsum(self.lengths[self.order])  # sequential, like a running total
         self._suffix_min = np.minimum.accumulate(self.lengths[self.order][::-1])[::-1].tolist()
 
-    def _greedy_order(self) -> tuple[np.ndarray, np.ndarray]:
-        """The cost-benefit greedy order over all units, with lazy (stale-gain) evaluations,
-        and F of each prefix of that order."""
-        cur = np.zeros(len(self.wt), dtype=np.float32)
+    def _gain(self, j: int, cur: np.ndarray, buf: np.ndarray) -> float:
+        np.subtract(self.wt[j], cur, out=buf)
+        np.maximum(buf, 0.0, out=buf)
+        return float(self._len32 @ buf) / self._lengths[j]
+
+    def _seed(self, cur: np.ndarray) -> list[int]:
+        """Each scene's unit of best gain per second, scene after scene (lazy greedy; `cur` grows)."""
+        scene = np.searchsorted(self.scenes[:, 0], self.idx[:, 0], side="right") - 1
         heap = [(-float(g), j) for j, g in enumerate(self.single / self.lengths)]
         heapq.heapify(heap)
+        seeds, done, buf = [], set(), np.empty(len(self.wt), dtype=np.float32)
+        while heap and len(done) < len(self.scenes):
+            _, j = heapq.heappop(heap)
+            if scene[j] in done:
+                continue
+            gain = self._gain(j, cur, buf)
+            if heap and gain < -heap[0][0] - 1e-12:
+                heapq.heappush(heap, (-gain, j))
+                continue
+            seeds.append(j)
+            done.add(scene[j])
+            np.maximum(cur, self.wt[j], out=cur)
+        self._seed_scene = [int(scene[j]) for j in seeds]
+        return seeds
+
+    def _greedy_order(self, cur: np.ndarray, skip: set[int]) -> tuple[np.ndarray, np.ndarray]:
+        """The cost-benefit greedy order over the units not in `skip`, from the cover `cur`, with
+        lazy (stale-gain) evaluations, and F of each prefix of that order."""
+        heap = [(-float(g), j) for j, g in enumerate(self.single / self.lengths) if j not in skip]
+        heapq.heapify(heap)
         order, cover = [], []
-        lengths, wt, buf = self._len32, self.wt, np.empty(len(self.wt), dtype=np.float32)
+        buf = np.empty(len(self.wt), dtype=np.float32)
         while heap:
             _, j = heapq.heappop(heap)
-            np.subtract(wt[j], cur, out=buf)
-            np.maximum(buf, 0.0, out=buf)
-            gain = float(lengths @ buf) / self._lengths[j]
+            gain = self._gain(j, cur, buf)
             if heap and gain < -heap[0][0] - 1e-12:
                 heapq.heappush(heap, (-gain, j))  # stale: re-queue with its true gain
                 continue
             order.append(j)
-            np.maximum(cur, wt[j], out=cur)
-            cover.append(float(lengths @ cur))
+            np.maximum(cur, self.wt[j], out=cur)
+            cover.append(float(self._len32 @ cur))
         return np.asarray(order, dtype=np.int64), np.asarray(cover)
 
+    def _seed_pieces(self, budget: float) -> tuple[list[tuple[float, float]], float]:
+        """One piece per scene (as many as the budget allows), and their total length."""
+        if not self.seeds:
+            return [], 0.0
+        per = int(min(self._size, np.floor(budget / len(self.seeds) * self.rate + 1e-9)))
+        per = max(per, max(1, int(round(self.SEED_MIN * self.rate))))
+        pieces, used = [], 0.0
+        for j, c in zip(self.seeds, self._seed_scene):
+            lo, hi = int(self.scenes[c, 0]), int(self.scenes[c, 1])
+            a, b = int(self.idx[j, 0]), int(self.idx[j, 1])
+            k = min(per, hi - lo)
+            a = max(lo, min(a - max(0, k - (b - a)) // 2, hi - k))
+            piece = (float(self._times[a]), float(self._ends[a + k - 1]))
+            if used + piece[1] - piece[0] > budget + 1e-9:
+                continue  # a shorter scene's piece may still fit
+            pieces.append(piece)
+            used += piece[1] - piece[0]
+        return pieces, used
+
     def select(self, budget: float) -> list[tuple[float, float]]:
-        """The units of the greedy order that still fit, in order (best-of-two with one unit)."""
+        """Each scene's piece, then the units of the greedy order that still fit, in order
+        (best-of-two with one unit when there are no scenes to seed)."""
+        seeded, used = self._seed_pieces(budget)
         lengths, order = self._lengths, self._order
         # a prefix of the order fits whole; past it, only what still fits the little room left
-        k = int(np.searchsorted(self._prefix_len > budget + 1e-9, True))
+        k = int(np.searchsorted(self._prefix_len > budget - used + 1e-9, True))
         picked = order[:k]
-        used = float(self._prefix_len[k - 1]) if k else 0.0
+        used += float(self._prefix_len[k - 1]) if k else 0.0
         for i in range(k + 1, len(order)):
             if used + self._suffix_min[i] > budget + 1e-9:
                 break  # nothing left in the order is short enough
@@ -348,7 +409,7 @@ class Diverse:
                 picked.append(j)
                 used += lengths[j]
         fits = np.flatnonzero(self.lengths <= budget + 1e-9)
-        if len(fits):
+        if len(fits) and not self.seeds:
             best = int(fits[np.argmax(self.single[fits])])
             # the prefix's F is the cover when nothing was added past it, and a lower bound that
             # already decides the rule otherwise (F only grows): the matrix is rarely touched
@@ -358,7 +419,7 @@ class Diverse:
                 cover = float(self.wt[picked].max(0) @ self.lengths) if picked else 0.0
             if self.single[best] > cover:
                 picked = [best]
-        return merge_segments([tuple(self.secs[j]) for j in picked])
+        return merge_segments(seeded + [tuple(self.secs[j]) for j in picked])
 
 
 def _span_means(x: np.ndarray, idx: np.ndarray) -> np.ndarray:

@@ -1,4 +1,5 @@
-"""Shot segmentation: kernel change points (the KTS idea) with `ruptures`, then length rules."""
+"""Shot segmentation: kernel change points (the KTS idea) with `ruptures`, then length rules;
+scenes: runs of consecutive shots that look alike."""
 
 from __future__ import annotations
 
@@ -14,6 +15,9 @@ class ShotParams:
     min_len: float = 2.0
     max_len: float = 10.0
     penalty: float = 1.0
+
+
+SCENE_CONTRAST = 0.5
 
 
 def normalize(x: np.ndarray) -> np.ndarray:
@@ -70,6 +74,52 @@ def _split_long(shots: list[list[int]], max_size: int) -> list[list[int]]:
         edges = np.linspace(a, b, parts + 1).round().astype(int)
         out.extend([int(s), int(e)] for s, e in zip(edges[:-1], edges[1:]))
     return out
+
+
+def scenes(features: np.ndarray, shots: np.ndarray, contrast: float = SCENE_CONTRAST) -> np.ndarray:
+    """Scenes as (C, 2) shot indices [first, last + 1): consecutive shots grouped by look.
+
+    Agglomerative clustering with a temporal-contiguity constraint and average linkage: the two
+    neighbouring groups whose samples are most alike (mean cosine similarity over all pairs of
+    their L2-normalized samples, so a long shot weighs more than a short one) are merged while
+    their mean cosine distance stays below a threshold. The threshold is set per video between
+    how much samples differ inside a shot (d_in, sample-weighted) and across the whole video
+    (d_all): d_in + `contrast` x (d_all - d_in), so a video of one look stays one scene only
+    when its shots all look alike, and distinct content splits at any length.
+    Written here: scikit-learn's connectivity-constrained AgglomerativeClustering weighs every
+    shot alike (and is not otherwise a dependency); scipy's hierarchy has no connectivity.
+    """
+    shots = np.asarray(shots, dtype=np.int64).reshape(-1, 2)
+    if len(shots) <= 1:
+        return np.array([[0, len(shots)]], dtype=np.int64).reshape(-1, 2)[:len(shots)]
+    x = normalize(np.asarray(features, dtype=np.float64))
+    sums = np.add.reduceat(x, shots[:, 0], axis=0) if shots[0, 0] == 0 and np.array_equal(
+        shots[1:, 0], shots[:-1, 1]) else np.stack([x[a:b].sum(0) for a, b in shots])
+    counts = (shots[:, 1] - shots[:, 0]).astype(np.float64)
+    d_in = 1.0 - float(np.sum((sums * sums).sum(1) / counts)) / counts.sum()
+    total = sums.sum(0)
+    d_all = 1.0 - float(total @ total) / counts.sum() ** 2
+    limit = d_in + contrast * max(d_all - d_in, 0.0)
+    first = list(range(len(shots)))  # group k starts at shot first[k]
+    sums, counts = list(sums), list(counts)
+
+    def dist(k: int) -> float:  # between group k and group k + 1
+        return 1.0 - float(sums[k] @ sums[k + 1]) / (counts[k] * counts[k + 1])
+
+    gaps = [dist(k) for k in range(len(first) - 1)]
+    while gaps:
+        k = int(np.argmin(gaps))
+        if gaps[k] >= limit:
+            break
+        sums[k] = sums[k] + sums.pop(k + 1)
+        counts[k] += counts.pop(k + 1)
+        first.pop(k + 1)
+        gaps.pop(k)
+        if k < len(gaps):
+            gaps[k] = dist(k)
+        if k > 0:
+            gaps[k - 1] = dist(k - 1)
+    return np.stack([first, first[1:] + [len(shots)]], axis=1).astype(np.int64)
 
 
 def shot_times(shots: np.ndarray, times: np.ndarray, duration: float) -> np.ndarray:

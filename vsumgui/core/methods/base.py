@@ -45,6 +45,9 @@ class Method(ABC):
 
     # --- training interface (trainable methods only) ---
     trainable: ClassVar[bool] = False
+    # False for scores that depend only on position (baselines): a quick look scores them on the
+    # time grid, content methods score its distinct keyframes (pipeline.score_features)
+    reads_content: ClassVar[bool] = True
     hparams: ClassVar[dict[str, Any]] = {}
     hparam_notes: ClassVar[dict[str, str]] = {}
 
