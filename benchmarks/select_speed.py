@@ -31,11 +31,15 @@ def main() -> None:
     idx = shots.segment(x, 2.0)
     secs = shots.shot_times(idx, times, duration)
     scores = methods.create("ctvsum").score(x).scores
-    print(f"{len(x)} samples, {len(idx)} shots")
+    t = time.perf_counter()
+    sc = shots.scenes(x, idx)
+    took_scenes = time.perf_counter() - t
+    spans = np.stack([idx[sc[:, 0], 0], idx[sc[:, 1] - 1, 1]], axis=1)
+    print(f"{len(x)} samples, {len(idx)} shots, {len(sc)} scenes (grouped in {took_scenes * 1000:.0f} ms)")
     worst = 0.0
     for mode in MODES:
         start = time.perf_counter()
-        sel = Selector(scores, idx, secs, times, duration, "ctvsum", features=x)
+        sel = Selector(scores, idx, secs, times, duration, "ctvsum", features=x, scenes=spans)
         sel.select(0.15, mode)
         pre = time.perf_counter() - start
         took = []

@@ -352,7 +352,9 @@ class Diverse:
             seeds.append(j)
             done.add(scene[j])
             np.maximum(cur, self.wt[j], out=cur)
-        self._seed_scene = [int(scene[j]) for j in seeds]
+        c = scene[np.asarray(seeds, dtype=np.int64)]
+        # per seed: its scene's samples [lo, hi) and its unit's [a, b), for the slider's pieces
+        self._seed_spans = (self.scenes[c, 0], self.scenes[c, 1], self.idx[seeds, 0], self.idx[seeds, 1])
         return seeds
 
     def _greedy_order(self, cur: np.ndarray, skip: set[int]) -> tuple[np.ndarray, np.ndarray]:
@@ -373,29 +375,24 @@ class Diverse:
             cover.append(float(self._len32 @ cur))
         return np.asarray(order, dtype=np.int64), np.asarray(cover)
 
-    def _seed_pieces(self, budget: float) -> tuple[list[tuple[float, float]], float]:
-        """One piece per scene (as many as the budget allows), and their total length."""
+    def _seed_pieces(self, budget: float) -> tuple[np.ndarray, np.ndarray]:
+        """One piece per scene, as many as the budget allows in the seeds' order: (starts, ends)."""
         if not self.seeds:
-            return [], 0.0
+            return np.zeros(0), np.zeros(0)
         per = int(min(self._size, np.floor(budget / len(self.seeds) * self.rate + 1e-9)))
         per = max(per, max(1, int(round(self.SEED_MIN * self.rate))))
-        pieces, used = [], 0.0
-        for j, c in zip(self.seeds, self._seed_scene):
-            lo, hi = int(self.scenes[c, 0]), int(self.scenes[c, 1])
-            a, b = int(self.idx[j, 0]), int(self.idx[j, 1])
-            k = min(per, hi - lo)
-            a = max(lo, min(a - max(0, k - (b - a)) // 2, hi - k))
-            piece = (float(self._times[a]), float(self._ends[a + k - 1]))
-            if used + piece[1] - piece[0] > budget + 1e-9:
-                continue  # a shorter scene's piece may still fit
-            pieces.append(piece)
-            used += piece[1] - piece[0]
-        return pieces, used
+        lo, hi, a, b = self._seed_spans
+        k = np.minimum(per, hi - lo)
+        a = np.maximum(lo, np.minimum(a - np.maximum(0, k - (b - a)) // 2, hi - k))
+        starts, ends = self._times[a], self._ends[a + k - 1]
+        n = int(np.searchsorted(np.cumsum(ends - starts) > budget + 1e-9, True))
+        return starts[:n], ends[:n]
 
     def select(self, budget: float) -> list[tuple[float, float]]:
         """Each scene's piece, then the units of the greedy order that still fit, in order
         (best-of-two with one unit when there are no scenes to seed)."""
-        seeded, used = self._seed_pieces(budget)
+        seed_s, seed_e = self._seed_pieces(budget)
+        used = float((seed_e - seed_s).sum())
         lengths, order = self._lengths, self._order
         # a prefix of the order fits whole; past it, only what still fits the little room left
         k = int(np.searchsorted(self._prefix_len > budget - used + 1e-9, True))
@@ -419,7 +416,19 @@ class Diverse:
                 cover = float(self.wt[picked].max(0) @ self.lengths) if picked else 0.0
             if self.single[best] > cover:
                 picked = [best]
-        return merge_segments(seeded + [tuple(self.secs[j]) for j in picked])
+        if not len(seed_s):
+            return merge_segments([tuple(self.secs[j]) for j in picked])
+        chosen = self.secs[np.asarray(picked, dtype=np.int64)].reshape(-1, 2)
+        return _merge_spans(np.concatenate([seed_s, chosen[:, 0]]), np.concatenate([seed_e, chosen[:, 1]]))
+
+
+def _merge_spans(starts: np.ndarray, ends: np.ndarray) -> list[tuple[float, float]]:
+    """merge_segments for arrays (vectorized: the slider merges a thousand pieces of an hour)."""
+    o = np.argsort(starts, kind="stable")
+    s, e = starts[o], np.maximum.accumulate(ends[o])
+    new = np.r_[True, s[1:] > e[:-1] + 1e-9]
+    last = np.r_[np.flatnonzero(new)[1:] - 1, len(s) - 1]
+    return list(zip(s[new].tolist(), e[last].tolist()))
 
 
 def _span_means(x: np.ndarray, idx: np.ndarray) -> np.ndarray:

@@ -3,6 +3,7 @@ scenes: runs of consecutive shots that look alike."""
 
 from __future__ import annotations
 
+import heapq
 from dataclasses import dataclass
 
 import numpy as np
@@ -100,26 +101,36 @@ def scenes(features: np.ndarray, shots: np.ndarray, contrast: float = SCENE_CONT
     total = sums.sum(0)
     d_all = 1.0 - float(total @ total) / counts.sum() ** 2
     limit = d_in + contrast * max(d_all - d_in, 0.0)
-    first = list(range(len(shots)))  # group k starts at shot first[k]
-    sums, counts = list(sums), list(counts)
+    # groups as a linked list over their first shots; a heap of neighbour distances, entries of
+    # merged groups dropped when popped (stamp): O(S log S) for an hour's thousand shots
+    n = len(shots)
+    nxt, prv = list(range(1, n + 1)), list(range(-1, n - 1))
+    stamp = [0] * n
+    sums, counts = list(sums), counts.tolist()
 
-    def dist(k: int) -> float:  # between group k and group k + 1
-        return 1.0 - float(sums[k] @ sums[k + 1]) / (counts[k] * counts[k + 1])
+    def dist(a: int, b: int) -> float:
+        return 1.0 - float(sums[a] @ sums[b]) / (counts[a] * counts[b])
 
-    gaps = [dist(k) for k in range(len(first) - 1)]
-    while gaps:
-        k = int(np.argmin(gaps))
-        if gaps[k] >= limit:
+    heap = [(dist(k, k + 1), k, k + 1, 0, 0) for k in range(n - 1)]
+    heapq.heapify(heap)
+    while heap:
+        d, a, b, sa, sb = heapq.heappop(heap)
+        if stamp[a] != sa or stamp[b] != sb or nxt[a] != b:
+            continue  # one of them has merged since
+        if d >= limit:
             break
-        sums[k] = sums[k] + sums.pop(k + 1)
-        counts[k] += counts.pop(k + 1)
-        first.pop(k + 1)
-        gaps.pop(k)
-        if k < len(gaps):
-            gaps[k] = dist(k)
-        if k > 0:
-            gaps[k - 1] = dist(k - 1)
-    return np.stack([first, first[1:] + [len(shots)]], axis=1).astype(np.int64)
+        sums[a] = sums[a] + sums[b]
+        counts[a] += counts[b]
+        stamp[a] += 1
+        stamp[b] = -1
+        nxt[a] = nxt[b]
+        if nxt[a] < n:
+            prv[nxt[a]] = a
+            heapq.heappush(heap, (dist(a, nxt[a]), a, nxt[a], stamp[a], stamp[nxt[a]]))
+        if prv[a] >= 0:
+            heapq.heappush(heap, (dist(prv[a], a), prv[a], a, stamp[prv[a]], stamp[a]))
+    first = [k for k in range(n) if stamp[k] >= 0]
+    return np.stack([first, first[1:] + [n]], axis=1).astype(np.int64)
 
 
 def shot_times(shots: np.ndarray, times: np.ndarray, duration: float) -> np.ndarray:
