@@ -40,6 +40,11 @@ def check_contract(doc: dict, ratio: float) -> None:
     assert all(a[1] < b[0] for a, b in zip(segs, segs[1:])), "segments overlap or touch"
     assert sum(e - s for s, e in segs) <= ratio * v["duration"] + 1e-6
     assert sel["ratio"] == ratio and sel["method"] in doc["methods"]
+    scenes = doc["scenes"]  # groups of whole shots, tiling the video
+    starts = {a for a, _ in shots_}
+    assert scenes[0][0] == 0.0 and scenes[-1][1] == shots_[-1][1] and all(a in starts for a, _ in scenes)
+    assert all(a[1] == b[0] for a, b in zip(scenes, scenes[1:]))
+    assert isinstance(doc["warnings"], list) and all(isinstance(w, str) for w in doc["warnings"])
 
 
 def test_probe_and_sampling_by_timestamp(sample_video):
