@@ -60,6 +60,7 @@ class KnapsackTable:
         total = int(self.weights.sum())
         self.cap = total if limit is None else max(0, min(int(limit), total))
         n = len(self.weights)
+        self._answers: dict[int, list[int]] = {}
         self.keep = self._bits(0, n, np.zeros(self.cap + 1)) if n * (self.cap // 8 + 1) <= self.MAX_BYTES else None
 
     @property
@@ -120,7 +121,11 @@ class KnapsackTable:
         c = int(min(max(capacity, 0), self.cap))
         if self.keep is not None:
             return self._backtrack(self.keep, 0, len(self.weights), c)[0]
-        return self._solve(0, len(self.weights), np.zeros(c + 1))[0]
+        if c not in self._answers:  # the slider goes back and forth over the same few budgets
+            if len(self._answers) >= 64:
+                self._answers.pop(next(iter(self._answers)))
+            self._answers[c] = self._solve(0, len(self.weights), np.zeros(c + 1))[0]
+        return list(self._answers[c])
 
 
 def protocol_table(shot_scores: np.ndarray, weights: np.ndarray, limit: int | None = None) -> KnapsackTable:
