@@ -280,7 +280,7 @@ class Diverse:
     every scene first gets one piece, its unit of best gain per second (taken scene by scene in
     the greedy's order, lazily), widened to `unit` seconds within the scene; then the budget left
     is filled by the greedy below. When `unit` x scenes does not fit, the pieces shrink to
-    budget / scenes, down to `SEED_MIN` seconds, and past that the scenes come in their order.
+    budget / scenes (whole samples, down to one), and past that the scenes come in their order.
     (A calm scene that looks like another would otherwise be covered "through" the other one and
     never shown.) Forcing the seeds gives up the best-of-two rule.
 
@@ -289,8 +289,6 @@ class Diverse:
     slider, the greedy order is computed once per video with lazy evaluations; a budget takes
     the units of that order that still fit, in order.
     """
-
-    SEED_MIN = 1.0  # seconds: the shortest piece a scene gets when the budget is tight
 
     def __init__(self, features: np.ndarray, scores: np.ndarray, shot_idx: np.ndarray, times: np.ndarray,
                  duration: float, unit: float = 1.5, scenes: np.ndarray | None = None) -> None:
@@ -381,17 +379,22 @@ class Diverse:
         return np.asarray(order, dtype=np.int64), np.asarray(cover)
 
     def _seed_pieces(self, budget: float) -> tuple[np.ndarray, np.ndarray]:
-        """One piece per scene, as many as the budget allows in the seeds' order: (starts, ends)."""
+        """One piece per scene, as many as the budget allows in the seeds' order: (starts, ends).
+        The budget's samples are shared out evenly (up to `unit`), the earlier seeds taking the
+        remainder, so a piece shrinks to one sample before a scene goes without."""
         if not self.seeds:
             return np.zeros(0), np.zeros(0)
-        per = int(min(self._size, np.floor(budget / len(self.seeds) * self.rate + 1e-9)))
-        per = max(per, max(1, int(round(self.SEED_MIN * self.rate))))
+        n = len(self.seeds)
+        total = int(np.floor(budget * self.rate + 1e-9))
+        k = np.minimum(self._size, total // n + (np.arange(n) < total % n))
         lo, hi, a, b = self._seed_spans
-        k = np.minimum(per, hi - lo)
+        k = np.minimum(k, hi - lo)
+        keep = k > 0
+        k, lo, hi, a, b = k[keep], lo[keep], hi[keep], a[keep], b[keep]
         a = np.maximum(lo, np.minimum(a - np.maximum(0, k - (b - a)) // 2, hi - k))
         starts, ends = self._times[a], self._ends[a + k - 1]
-        n = int(np.searchsorted(np.cumsum(ends - starts) > budget + 1e-9, True))
-        return starts[:n], ends[:n]
+        m = int(np.searchsorted(np.cumsum(ends - starts) > budget + 1e-9, True))
+        return starts[:m], ends[:m]
 
     def select(self, budget: float) -> list[tuple[float, float]]:
         """Each scene's piece, then the units of the greedy order that still fit, in order
