@@ -109,12 +109,14 @@ def test_a_scene_like_an_earlier_one_still_gets_a_piece():
         assert shown(plain.select(ratio, "diverse").segments) == 0  # what the scenes fix
         got = seeded.select(ratio, "diverse")
         assert shown(got.segments) >= 1.5 - 1e-9 and got.duration <= ratio * plain.duration + 1e-9
-    # too small for 1.5 s each: the pieces shrink (1 s, then half a second), every scene still shown
-    for budget, least in ((3.2, 1.0), (2.0, 0.5)):
-        got = seeded.select(budget / plain.duration, "diverse")
-        assert shown(got.segments) >= least - 1e-9 and got.duration <= budget + 1e-9
-        for a, b in ((0, 60), (60, 80), (80, 86)):
-            assert sum(max(0.0, min(e, b) - max(s, a)) for s, e in got.segments) >= 0.5 - 1e-9
+    # too small for 1.5 s each: 1 s pieces, every scene still shown; smaller still: no flashes,
+    # the scenes of most use first
+    got = seeded.select(3.2 / plain.duration, "diverse")
+    assert got.duration <= 3.2 + 1e-9
+    for a, b in ((0, 60), (60, 80), (80, 86)):
+        assert sum(max(0.0, min(e, b) - max(s, a)) for s, e in got.segments) >= 1.0 - 1e-9
+    got = seeded.select(2.2 / plain.duration, "diverse")
+    assert len(got.segments) == 2 and all(e - s >= 1.0 - 1e-9 for s, e in got.segments)
 
 
 def test_scenes_in_the_json(sample_video, tmp_path):

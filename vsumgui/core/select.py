@@ -280,7 +280,8 @@ class Diverse:
     every scene first gets one piece, its unit of best gain per second (taken scene by scene in
     the greedy's order, lazily), widened to `unit` seconds within the scene; then the budget left
     is filled by the greedy below. When `unit` x scenes does not fit, the pieces shrink to
-    budget / scenes (whole samples, down to one), and past that the scenes come in their order.
+    budget / scenes (whole samples, down to SEED_MIN = 1 s), and past that the scenes come in
+    the seeds' order (best gain first) until the budget is spent.
     (A calm scene that looks like another would otherwise be covered "through" the other one and
     never shown.) Forcing the seeds gives up the best-of-two rule.
 
@@ -289,6 +290,8 @@ class Diverse:
     slider, the greedy order is computed once per video with lazy evaluations; a budget takes
     the units of that order that still fit, in order.
     """
+
+    SEED_MIN = 1.0  # seconds: the shortest piece a scene gets when the budget is tight
 
     def __init__(self, features: np.ndarray, scores: np.ndarray, shot_idx: np.ndarray, times: np.ndarray,
                  duration: float, unit: float = 1.5, scenes: np.ndarray | None = None) -> None:
@@ -380,13 +383,14 @@ class Diverse:
 
     def _seed_pieces(self, budget: float) -> tuple[np.ndarray, np.ndarray]:
         """One piece per scene, as many as the budget allows in the seeds' order: (starts, ends).
-        The budget's samples are shared out evenly (up to `unit`), the earlier seeds taking the
-        remainder, so a piece shrinks to one sample before a scene goes without."""
+        The budget's samples are shared out evenly (up to `unit`, the earlier seeds taking the
+        remainder), but a piece is never shorter than SEED_MIN: a summary of flashes shows nothing."""
         if not self.seeds:
             return np.zeros(0), np.zeros(0)
         n = len(self.seeds)
         total = int(np.floor(budget * self.rate + 1e-9))
-        k = np.minimum(self._size, total // n + (np.arange(n) < total % n))
+        least = max(1, int(round(self.SEED_MIN * self.rate)))
+        k = np.clip(total // n + (np.arange(n) < total % n), least, self._size)
         lo, hi, a, b = self._seed_spans
         k = np.minimum(k, hi - lo)
         keep = k > 0
