@@ -11,9 +11,9 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from vsumgui.core import backbones, features as feat, memo, methods, shots as shotmod
-from vsumgui.core.errors import VsumError, check_cancel
+from vsumgui.core.errors import VsumError, check_cancel, check_number
 from vsumgui.core.select import MODES, Selection, Selector
-from vsumgui.core.video import Progress, VideoInfo
+from vsumgui.core.video import Progress, VideoInfo, check_rate
 
 DEFAULT_RATIO = 0.15
 DEFAULT_MODE = "diverse"
@@ -54,7 +54,6 @@ class Summary:
     cache_hit: bool = False
     selection: Selection | None = None
     _selectors: dict[str, Selector] = field(default_factory=dict, repr=False)
-    warnings: list[str] = field(default_factory=list)  # sentences for the user (JSON `warnings`)
     scene_idx: np.ndarray | None = None  # (C, 2) shot indices [first, last + 1); None: computed when asked
 
     @property
@@ -80,6 +79,18 @@ class Summary:
         return self.features.times
 
     @property
+    def warnings(self) -> list[str]:
+        """What could not be read of the video (the summary covers only what was), and a quick look
+        too coarse to be useful: sentences."""
+        quick = quick_look_warning(self.features)
+        return list(self.features.warnings) + ([quick] if quick else [])
+
+    @property
+    def notes(self) -> list[str]:
+        """This run's own problems that did not stop it (a cache that cannot be written)."""
+        return list(self.features.notes)
+
+    @property
     def driver(self) -> str:
         return self.options.driver or next(iter(self.scores))
 
@@ -91,7 +102,7 @@ class Summary:
         scores.update(extra)
         selectors = {n: sel for n, sel in self._selectors.items() if n in scores and n not in extra}
         return Summary(self.features, self.shot_idx, self.shot_secs, scores, self.options, self.cache_hit,
-                       self.selection, selectors, list(self.warnings), self.scene_idx)
+                       self.selection, selectors, self.scene_idx)
 
     def selector(self, method: str | None = None) -> Selector:
         """The (cached) selector for one method's scores."""
@@ -130,7 +141,7 @@ class Summary:
                                "components": {k: arr(v) for k, v in ms.components.items()}}
                         for name, ms in self.scores.items()},
             "selection": sel.to_json(),
-            "warnings": list(self.warnings),
+            "warnings": self.warnings,
         }
 
 
@@ -242,6 +253,8 @@ def summarize(
     Progress stages: "decoding", "features", "shots", "scoring". A cancelled run writes nothing.
     """
     opts = options or Options()
+    check_number("ratio", opts.ratio, 0, 1, lo_open=True)  # before any work (the CLI says the same)
+    check_rate(opts.sample_rate)
     if opts.mode not in MODES:
         raise VsumError(f"unknown selection mode {opts.mode!r}; known: {', '.join(MODES)}")
     chosen = resolve_methods(opts.methods, opts.checkpoints)
@@ -274,7 +287,5 @@ def summarize(
     report("scoring", 1.0)
     summary = Summary(feats, shot_idx, shot_secs, scores, opts, hit,
                       scene_idx=shotmod.scenes(feats.features, shot_idx))
-    if (note := quick_look_warning(feats)) is not None:
-        summary.warnings.append(note)
     summary.select()
     return summary
