@@ -129,3 +129,27 @@ def test_scenes_in_the_json(sample_video, tmp_path):
     assert all(x[1] == y[0] for x, y in zip(scenes, scenes[1:]))
     starts = {s for s, _ in shots}
     assert all(s in starts for s, _ in scenes)
+
+
+def test_diverse_with_scenes_keeps_the_selection_rules():
+    """The fuzz suite's made-up videos (any shot lengths, scores, a last sample at the very end),
+    with the scenes shots.scenes finds: pieces sorted, disjoint, non-empty, within the budget."""
+    from hypothesis import HealthCheck, given, settings, strategies as st
+    from test_fuzz import videos
+    from vsumgui.core.shots import scenes
+
+    @settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+    @given(video=videos(), ratio=st.floats(1e-6, 1.0))
+    def check(video, ratio):
+        scores, shot_idx, shot_secs, times, duration, feats = video
+        sc = scenes(feats, shot_idx)
+        spans = np.stack([shot_idx[sc[:, 0], 0], shot_idx[sc[:, 1] - 1, 1]], axis=1)
+        sel = Selector(scores, shot_idx, shot_secs, times, duration, "m", features=feats, scenes=spans)
+        got = sel.select(ratio, "diverse")
+        segs = np.asarray(got.segments, dtype=float).reshape(-1, 2)
+        assert np.all(segs[:, 1] > segs[:, 0]) and np.all(segs[1:, 0] > segs[:-1, 1])
+        assert np.all(segs >= 0) and np.all(segs <= duration + 1e-9)
+        assert got.duration <= ratio * duration + 1e-6
+        assert sc[0, 0] == 0 and sc[-1, 1] == len(shot_idx) and np.all(sc[1:, 0] == sc[:-1, 1])
+
+    check()

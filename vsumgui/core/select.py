@@ -198,7 +198,7 @@ class Selector:
             b = a
             while b < len(self.times) and ends[b] - self.times[a] <= budget + 1e-9:
                 b += 1
-            if b > a and self.scores[a:b].sum() > best_val:
+            if b > a and ends[b - 1] - self.times[a] > 1e-9 and self.scores[a:b].sum() > best_val:
                 best, best_val = (a, b), float(self.scores[a:b].sum())
         if best is None:
             return empty
@@ -308,8 +308,14 @@ class Diverse:
             edges = np.linspace(a, b, -(-(b - a) // size) + 1).round().astype(int)
             idx.extend((int(s), int(e)) for s, e in zip(edges[:-1], edges[1:]) if e > s)
         self.idx = np.asarray(idx, dtype=np.int64).reshape(-1, 2)
-        self.secs = np.stack([times[self.idx[:, 0]], ends[self.idx[:, 1] - 1]], axis=1)
+        self.secs = np.stack([times[self.idx[:, 0]], ends[self.idx[:, 1] - 1]], axis=1).reshape(-1, 2)
+        # a last sample that starts where the video ends is a unit of no length: nothing to show
+        keep = self.secs[:, 1] - self.secs[:, 0] > 1e-9
+        self.idx, self.secs = self.idx[keep], self.secs[keep]
         self.lengths = self.secs[:, 1] - self.secs[:, 0]
+        self.seeds: list[int] = []  # one unit per scene, in the greedy's order
+        if not len(self.idx):
+            return  # select() answers []
         self._times, self._ends, self._size = np.asarray(times, dtype=np.float64), ends, size
         # float32 and in place: an hour has ~2,900 units, and each (units x units) float64 copy is
         # ~67 MB; single precision halves the memory traffic that dominates this precompute
@@ -333,7 +339,6 @@ class Diverse:
         self._lengths = self.lengths.tolist()
         self.scenes = np.asarray(scenes, dtype=np.int64).reshape(-1, 2) if scenes is not None else np.zeros((0, 2), np.int64)
         cur = np.zeros(len(self.wt), dtype=np.float32)
-        self.seeds: list[int] = []  # one unit per scene, in the greedy's order
         if len(self.scenes) > 1:
             self.seeds = self._seed(cur)
         self.order, self._prefix_cover = self._greedy_order(cur, set(self.seeds))
@@ -408,6 +413,8 @@ class Diverse:
     def select(self, budget: float) -> list[tuple[float, float]]:
         """Each scene's piece, then the units of the greedy order that still fit, in order
         (best-of-two with one unit when there are no scenes to seed)."""
+        if not len(self.idx):
+            return []
         seed_s, seed_e = self._seed_pieces(budget)
         used = float((seed_e - seed_s).sum())
         lengths, order = self._lengths, self._order
@@ -441,6 +448,10 @@ class Diverse:
 
 def _merge_spans(starts: np.ndarray, ends: np.ndarray) -> list[tuple[float, float]]:
     """merge_segments for arrays (vectorized: the slider merges a thousand pieces of an hour)."""
+    full = ends - starts > 1e-9  # empty pieces dropped, as merge_segments does
+    starts, ends = starts[full], ends[full]
+    if not len(starts):
+        return []
     o = np.argsort(starts, kind="stable")
     s, e = starts[o], np.maximum.accumulate(ends[o])
     new = np.r_[True, s[1:] > e[:-1] + 1e-9]
@@ -452,4 +463,4 @@ def _span_means(x: np.ndarray, idx: np.ndarray) -> np.ndarray:
     """Row means of x over each span [a, b) of idx (one pass when the spans tile the rows)."""
     if len(idx) and idx[0, 0] == 0 and idx[-1, 1] == len(x) and np.array_equal(idx[1:, 0], idx[:-1, 1]):
         return np.add.reduceat(x, idx[:, 0], axis=0) / (idx[:, 1] - idx[:, 0]).astype(x.dtype)[:, None]
-    return np.stack([x[a:b].mean(0) for a, b in idx])
+    return np.stack([x[a:b].mean(0) for a, b in idx]) if len(idx) else np.zeros((0, x.shape[1]), x.dtype)
