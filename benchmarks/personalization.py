@@ -272,12 +272,48 @@ def transfer(media: Path | None) -> None:
                 what = "head (ctvsum)" if m == "ctvsum" else "ViSP         "
                 print(f"  {what} similar: this video {fmt(sim_a)}, next video {fmt(sim_b)}; unrelated: {unr}")
                 worst[m].append((sim_a, sim_b, [u for u in un if u[0] is not None]))
+        learning_curve(a, b, spa, spb, Path(tmp))
         for m, rows in worst.items():
             ok_sim = all((p[1] - p[0] >= 0.2 or (p[0] > 0.65 and p[1] >= 0.85)) for r in rows for p in r[:2])
             drop = min((u[1] - u[0] for r in rows for u in r[2]), default=0.0)
             print(f"{m}: similar-content goal (gain >= +0.2, or >= 0.85 from above 0.65) "
                   f"{'met' if ok_sim else 'NOT met'} in every trial; worst unrelated change {drop:+.3f} "
                   f"({'within' if drop >= -0.02 else 'OUTSIDE'} -0.02)")
+
+
+def learning_curve(a, b, spa, spb, tmp: Path, k_max: int = 6, seeds: int = 5) -> None:
+    """AP after k = 1..k_max labels, each on the first of `personalize.suggestions`, against
+    labels on random shots (mean of `seeds` orders); the person keeps the kept source and skips
+    everything else (the head, CTVSUM: the expert is the same for ViSP)."""
+    src = lambda t, shots, spans: next(sh[0] for sh, (x, y) in zip(shots, spans) if x <= t < y)  # noqa: E731
+    shot_src = [src((x + y) / 2, VIDEO_A, spa) for x, y in a.shot_secs]
+    print(f"labels following the suggestions vs on random shots (mean of {seeds} orders); video A has "
+          f"{len(a.shot_secs)} detected shots; AP of the kept source: A's unlabelled samples / video B")
+    for t, (kept, *_rest) in enumerate(TRIALS):
+        pos_b = mask(b.times, [sp for (x, _, _), sp in zip(VIDEO_B, spb) if x in kept])
+        pos_a = mask(a.times, [sp for (x, _, _), sp in zip(VIDEO_A, spa) if x in kept])
+        curves = {}
+        for how in ["suggested"] + [f"random-{r}" for r in range(seeds)]:
+            order = list(np.random.default_rng(int(how[7:]) if how != "suggested" else 0).permutation(len(shot_src)))
+            profile, row = f"curve-{t}-{how}", []
+            with LabelStore(tmp / "curve.sqlite") as store:
+                for _ in range(k_max):
+                    if how == "suggested":
+                        i = pers.suggestions(a, profile, store, n=3)[0]
+                    else:
+                        i = order.pop(0)
+                    store.set(profile, a.features.key, *a.shot_secs[i], KEEP if shot_src[i] in kept else SKIP)
+                    got = pers.personalize(a, profile, store, base="ctvsum").scores
+                    free = ~mask(a.times, [(lb.start, lb.end) for lb in store.get(profile)])
+                    nxt = pers.personal_scores(b, profile).scores
+                    row.append((average_precision(got[free], pos_a[free]) if pos_a[free].any() else float("nan"),
+                                average_precision(nxt, pos_b)))
+            curves[how] = np.array(row)
+        rand = np.nanmean([v for k, v in curves.items() if k != "suggested"], axis=0)
+        name = "+".join(kept) if len(kept) < 3 else "film (scenes)"
+        fmt = lambda r: " ".join(f"{x:.2f}/{y:.2f}" for x, y in r)  # noqa: E731
+        print(f"  trial {t + 1} (keep {name}), k = 1..{k_max}:\n    suggested {fmt(curves['suggested'])}\n"
+              f"    random    {fmt(rand)}")
 
 
 def main() -> None:

@@ -171,3 +171,22 @@ def test_labels_move_similar_shots_in_this_video_and_the_next(tmp_path, shared_d
         assert pct(after, disliked) < min(0.3, pct(before, disliked)), (pct(before, disliked), pct(after, disliked))
         other = samples(s, shots, spans, bbb)
         assert spearmanr(after[other], before[other]).statistic > 0.95
+
+
+def test_suggestions_are_unlabelled_spread_and_move_on(sample_summary, tmp_path):
+    s = sample_summary
+    with LabelStore(tmp_path / "labels.sqlite") as store:
+        first = pers.suggestions(s, "sug", store)
+        assert len(first) == 3 == len(set(first))
+        mids = sorted(s.shot_secs[first].mean(axis=1))
+        assert min(np.diff(mids)) > s.video.duration / 12  # spread over the video, not three neighbours
+        for i in first:  # the person labels what was suggested
+            store.set("sug", s.features.key, *s.shot_secs[i], KEEP if i == first[0] else SKIP)
+        pers.personalize(s, "sug", store, base="ctvsum")
+        again = pers.suggestions(s, "sug", store)
+        assert not set(again) & set(first) and len(again) == 3
+        # shots the labels already decide (like a labelled one) are not suggested
+        model = pers.likes.Likes.load(pers.head_path("sug", s.features.backbone), s.features.backbone,
+                                      s.features.features.shape[1])
+        sure = [i for i, (a, b) in enumerate(s.shot_idx) if abs(model.evidence(s.features.features[a:b]).mean()) > 0.9]
+        assert not set(again) & set(sure)

@@ -21,16 +21,18 @@ import contextlib
 import threading
 from typing import Callable
 
+import numpy as np
+
 from vsumgui.core import checkpoints, methods
-from vsumgui.core.errors import check_cancel
+from vsumgui.core.errors import VsumError, check_cancel
 from vsumgui.core.labels import LabelStore
 from vsumgui.core.nn import few_threads
-from vsumgui.core.personal import likes, visp
+from vsumgui.core.personal import likes, suggest, visp
 from vsumgui.core.personal.store import (VISP, curve_name, head_path, labelled, no_labels, saved, targets,
                                          visp_path)
 
-__all__ = ["THREADS", "curve_name", "head_path", "personal_scores", "personalize", "saved", "targets",
-           "visp_checkpoint", "visp_path"]
+__all__ = ["THREADS", "curve_name", "head_path", "personal_scores", "personalize", "saved", "suggestions",
+           "targets", "visp_checkpoint", "visp_path"]
 
 visp_checkpoint = visp.checkpoint
 # Torch intra-op threads of a fit (`few_threads`). One: a fit this small gains little from
@@ -120,3 +122,22 @@ def personal_scores(summary, profile: str) -> methods.MethodScores | None:
     else:
         pre = _pretrained(summary, expert.base)
     return methods.MethodScores(expert.scores(pre.scores, f.features))
+
+
+def labelled_shots(summary, profile: str, store: LabelStore) -> np.ndarray:
+    """Which shots of the summary's video hold a label of the profile (bool per shot)."""
+    spans = [(lb.start, lb.end) for lb in store.get(profile) if lb.video == summary.features.key]
+    return np.array([any(min(b, e) - max(a, s) > 1e-6 for s, e in spans) for a, b in summary.shot_secs], bool)
+
+
+def suggestions(summary, profile: str, store: LabelStore, n: int = 3) -> list[int]:
+    """The n shots of the summary's video whose label would teach the profile's model most
+    (core/personal/suggest.py), best first."""
+    f = summary.features
+    head = head_path(profile, f.backbone)
+    model = None
+    if head.is_file():
+        with contextlib.suppress(VsumError):  # a model for other features: as if there were none
+            model = likes.Likes.load(head, f.backbone, f.features.shape[1])
+    return suggest.suggest(f.features, summary.shot_idx, summary.shot_secs, labelled_shots(summary, profile, store),
+                           model, n)
