@@ -190,3 +190,27 @@ def test_suggestions_are_unlabelled_spread_and_move_on(sample_summary, tmp_path)
                                       s.features.features.shape[1])
         sure = [i for i, (a, b) in enumerate(s.shot_idx) if abs(model.evidence(s.features.features[a:b]).mean()) > 0.9]
         assert not set(again) & set(sure)
+
+
+@pytest.mark.parametrize("mode", ["knapsack", "topk", "highlight", "diverse"])
+def test_selection_honours_labels_in_every_mode(sample_summary, tmp_path, mode):
+    s = sample_summary
+    base = s.selector("ctvsum")
+    order = np.argsort(base.shot_scores)
+    remembered = s.selection
+    with LabelStore(tmp_path / "labels.sqlite") as store:
+        plain = s.selector("ctvsum").select(0.3, mode)
+        keep, skip = int(order[0]), int(plain.shots[-1])  # the least-liked shot kept, a selected one skipped
+        store.set("h", s.features.key, *s.shot_secs[keep], KEEP)
+        store.set("h", s.features.key, *s.shot_secs[skip], SKIP)
+        sel, note = pers.honoured(s, "h", store, 0.3, mode, "ctvsum")
+        assert note is None and keep in sel.shots and skip not in sel.shots
+        assert sel.duration <= base.budget(0.3) + 1e-6 and sel.duration > 0.5 * base.budget(0.3)
+        segs = np.array(sel.segments)
+        assert ((segs[:, 0] < s.shot_secs[skip, 1] - 1e-6) & (segs[:, 1] > s.shot_secs[skip, 0] + 1e-6)).sum() == 0
+        # more keep than the budget holds: the best-scored that fit, and a sentence
+        for i in range(len(s.shot_secs)):
+            store.set("h", s.features.key, *s.shot_secs[i], KEEP)
+        sel, note = pers.honoured(s, "h", store, 0.1, mode, "ctvsum")
+        assert note and "do not fit" in note and sel.duration <= base.budget(0.1) + 1e-6
+    assert s.selection is remembered  # the summary is not changed

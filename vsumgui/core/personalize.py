@@ -27,11 +27,11 @@ from vsumgui.core import checkpoints, methods
 from vsumgui.core.errors import VsumError, check_cancel
 from vsumgui.core.labels import LabelStore
 from vsumgui.core.nn import few_threads
-from vsumgui.core.personal import likes, suggest, visp
+from vsumgui.core.personal import honour, likes, suggest, visp
 from vsumgui.core.personal.store import (VISP, curve_name, head_path, labelled, no_labels, saved, targets,
                                          visp_path)
 
-__all__ = ["THREADS", "curve_name", "head_path", "personal_scores", "personalize", "saved", "suggestions",
+__all__ = ["THREADS", "curve_name", "head_path", "personal_scores", "personalize", "saved", "shot_labels", "honoured", "suggestions",
            "targets", "visp_checkpoint", "visp_path"]
 
 visp_checkpoint = visp.checkpoint
@@ -128,6 +128,31 @@ def labelled_shots(summary, profile: str, store: LabelStore) -> np.ndarray:
     """Which shots of the summary's video hold a label of the profile (bool per shot)."""
     spans = [(lb.start, lb.end) for lb in store.get(profile) if lb.video == summary.features.key]
     return np.array([any(min(b, e) - max(a, s) > 1e-6 for s, e in spans) for a, b in summary.shot_secs], bool)
+
+
+def shot_labels(summary, profile: str, store: LabelStore) -> dict[int, int]:
+    """Shot index -> KEEP / SKIP for the shots of the summary's video that a label of the profile
+    covers at least half of (the label covering most of a shot wins)."""
+    found = [(lb.start, lb.end, lb.label) for lb in store.get(profile) if lb.video == summary.features.key]
+    out = {}
+    for i, (a, b) in enumerate(summary.shot_secs):
+        cover = [(min(b, e) - max(a, s), lb) for s, e, lb in found]
+        best = max(cover, default=(0.0, None))
+        if best[1] is not None and best[0] >= 0.5 * (b - a) - 1e-6:
+            out[i] = best[1]
+    return out
+
+
+def honoured(summary, profile: str, store: LabelStore, ratio: float | None = None, mode: str | None = None,
+             method: str | None = None):
+    """(selection, note): the summary's selection (the options' ratio and mode, the driver's curve
+    by default) with the profile's keep shots in and skip shots out while the budget allows;
+    note is a sentence when it does not allow, else None. The summary is not changed."""
+    ratio = summary.options.ratio if ratio is None else ratio
+    sel = summary.selector(method).select(ratio, mode or summary.options.mode)
+    sc = summary.selector(method)
+    return honour.honour(sel, summary.shot_secs, sc.shot_scores, shot_labels(summary, profile, store),
+                         sc.budget(ratio))
 
 
 def suggestions(summary, profile: str, store: LabelStore, n: int = 3) -> list[int]:
