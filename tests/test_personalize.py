@@ -124,13 +124,13 @@ def test_targets_cover_labelled_spans():
     assert list(np.nan_to_num(y, nan=-1)) == [-1, -1, 1, 1, -1, -1, -1, -1, 0, 0]
 
 
-def cut(out, shared_data, shots) -> list[tuple[float, float]]:
+def cut(out, media_dir, shots) -> list[tuple[float, float]]:
     """A video of 2 s shots (clip, start) cut with the bundled ffmpeg; their spans."""
     ffmpeg = imageio_ffmpeg.get_ffmpeg_exe()
     parts = []
     for k, (clip, start) in enumerate(shots):
         part = out.with_name(f"{out.stem}-{k}.mp4")
-        subprocess.run([ffmpeg, "-v", "error", "-y", "-ss", str(start), "-i", str(shared_data / "videos" / clip),
+        subprocess.run([ffmpeg, "-v", "error", "-y", "-ss", str(start), "-i", str(media_dir / clip),
                         "-t", "2", "-vf", "scale=320:180,setsar=1,fps=12", "-an", "-c:v", "libx264",
                         "-preset", "veryfast", "-pix_fmt", "yuv420p", str(part)], check=True)
         parts.append(part)
@@ -142,13 +142,13 @@ def cut(out, shared_data, shots) -> list[tuple[float, float]]:
 
 
 @pytest.mark.slow
-def test_labels_move_similar_shots_in_this_video_and_the_next(tmp_path, shared_data):
+def test_labels_move_similar_shots_in_this_video_and_the_next(tmp_path, media_dir):
     """Other shots of a kept clip rise (not copies: other stretches of it), of a skipped clip
     fall, in the labelled video and in the next one; unrelated content keeps its order."""
     bbb, flower, street = "big_buck_bunny_0_30.webm", "flower_cc0.mp4", "friday_cc0.mp4"
     a_shots = [(flower, 0), (bbb, 3), (street, 0), (bbb, 17), (flower, 3), (bbb, 26), (street, 4), (bbb, 12.5)]
     b_shots = [(street, 2), (bbb, 7), (flower, 1.5), (bbb, 19), (street, 0.5), (flower, 2.5)]
-    a_spans, b_spans = cut(tmp_path / "a.mp4", shared_data, a_shots), cut(tmp_path / "b.mp4", shared_data, b_shots)
+    a_spans, b_spans = cut(tmp_path / "a.mp4", media_dir, a_shots), cut(tmp_path / "b.mp4", media_dir, b_shots)
     a, b = summarize(tmp_path / "a.mp4"), summarize(tmp_path / "b.mp4")
 
     def samples(s, shots, spans, clip, skip=()):
