@@ -90,17 +90,16 @@ def personalize(summary, profile: str, store: LabelStore, base: str | None = Non
         base = "ctvsum"
     f = summary.features
     videos = labelled(profile, store, f, f.backbone, f.sample_rate)
-    if not any((y == y).any() for _, y in videos):  # NaN != NaN: no labelled sample
+    if not any(np.isfinite(y).any() for _, y in videos):
         raise no_labels()
     n_labels = len(store.get(profile))
     with few_threads(threads or THREADS):
-        pre = _finetuned(summary, profile, videos, n_labels, progress, cancel) if base == VISP else None
-        if pre is None:
-            pre = _pretrained(summary, base)
+        tuned = _finetuned(summary, profile, videos, n_labels, progress, cancel) if base == VISP else None
+        pre = tuned or _pretrained(summary, base)
         model = likes.fit([(g.features, y) for g, y in videos], base)
         check_cancel(cancel)
         model.save(head_path(profile, f.backbone), f.backbone, profile, n_labels)
-        if base != VISP:
+        if tuned is None:
             with contextlib.suppress(FileNotFoundError):  # one personal model per profile and backbone
                 visp_path(profile, f.backbone).unlink()
     return methods.MethodScores(model.scores(pre.scores, f.features))

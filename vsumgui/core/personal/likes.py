@@ -35,6 +35,7 @@ import numpy as np
 import torch
 
 from vsumgui.core import checkpoints
+from vsumgui.core.errors import VsumError
 from vsumgui.core.labels import KEEP, SKIP
 
 METHOD = "likes"
@@ -101,6 +102,8 @@ class Likes:
     def load(cls, path: Path, backbone: str, dim: int) -> Likes:
         """VsumError when the file is damaged or for other features (an older kind of head too)."""
         ck = checkpoints.load(path)
+        if ck.method != METHOD:  # a head of an earlier version (an MLP)
+            raise VsumError(f"{path} is a personal model of an earlier version: press Personalize to fit it anew")
         ck.check(METHOD, backbone, dim)
         hp = ck.hparams
         return cls(ck.model["keep"].numpy(), ck.model["skip"].numpy(), float(hp["thr"]), float(hp["temp"]),
