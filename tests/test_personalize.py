@@ -172,6 +172,16 @@ def test_labels_move_similar_shots_in_this_video_and_the_next(tmp_path, media_di
         other = samples(s, shots, spans, bbb)
         assert spearmanr(after[other], before[other]).statistic > 0.95
 
+    # labels accumulate over the profile's videos: one skip in B, then Personalize on B uses A's too
+    pre = b.scores["ctvsum"].scores
+    span = lambda k: np.flatnonzero((b.times >= b_spans[k][0]) & (b.times < b_spans[k][1]))  # noqa: E731
+    k = max((1, 3), key=lambda k: pct(pre, span(k)))  # the film shot the method likes more
+    with LabelStore(tmp_path / "labels.sqlite") as store:
+        store.set("kids", b.features.key, *b_spans[k], SKIP)
+        both = pers.personalize(b, "kids", store, base="ctvsum").scores
+    assert pct(both, samples(b, b_shots, b_spans, flower)) > 0.8  # from A's keep
+    assert pct(both, span(k)) < pct(pre, span(k))
+
 
 def test_suggestions_are_unlabelled_spread_and_move_on(sample_summary, tmp_path):
     s = sample_summary
