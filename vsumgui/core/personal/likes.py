@@ -56,6 +56,13 @@ def unit(x: np.ndarray) -> np.ndarray:
     return x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12)
 
 
+def cosines(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """(len(a), len(b)) cosine similarities of unit rows. In torch, not numpy: a numpy matrix
+    product in a Qt worker thread crashed the process (OpenBLAS), torch's runs under few_threads."""
+    with torch.inference_mode():
+        return (torch.from_numpy(np.ascontiguousarray(a)) @ torch.from_numpy(np.ascontiguousarray(b)).T).numpy()
+
+
 def standard(x: np.ndarray) -> np.ndarray:
     x = np.asarray(x, np.float64)
     sd = x.std()
@@ -84,7 +91,7 @@ class Likes:
         u = unit(x)
         out = []
         for ref in (self.keep, self.skip):
-            c = (u @ ref.T).max(axis=1) if len(ref) else np.full(len(u), -1.0, np.float32)
+            c = cosines(u, ref).max(axis=1) if len(ref) else np.full(len(u), -1.0, np.float32)
             out.append(_sigmoid((c.astype(np.float64) - self.thr) / self.temp))
         return out[0], out[1]
 
@@ -124,9 +131,9 @@ def fit(videos: list[tuple[np.ndarray, np.ndarray]], base: str) -> Likes:
     lab = np.isfinite(y)
     ul = unit(x[lab])
     pool = unit(x[np.linspace(0, len(x) - 1, min(POOL, len(x))).round().astype(int)])
-    typical = float(np.median(pool @ pool.T))
+    typical = float(np.median(cosines(pool, pool)))
     if len(ul) > 1:
-        c = ul @ ul.T
+        c = cosines(ul, ul)
         np.fill_diagonal(c, -np.inf)
         within = float(np.median(c.max(axis=1)))
     else:

@@ -47,7 +47,7 @@ def suggest(features: np.ndarray, shot_idx: np.ndarray, shot_secs: np.ndarray, l
     x = shot_features(features, shot_idx)
     ev = np.array([model.evidence(features[a:b]).mean() for a, b in shot_idx])
     length = shot_secs[:, 1] - shot_secs[:, 0]
-    alike = lk._sigmoid(((x @ x.T).astype(np.float64) - model.thr) / model.temp)
+    alike = lk._sigmoid((lk.cosines(x, x).astype(np.float64) - model.thr) / model.temp)
     reach = alike @ length / max(length.sum(), 1e-9)
     gain = ((1.0 - np.abs(ev)) * reach)[free]
     mid = shot_secs.mean(axis=1)[free]
