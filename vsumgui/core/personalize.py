@@ -31,7 +31,7 @@ from vsumgui.core.personal import honour, likes, suggest, visp
 from vsumgui.core.personal.store import (VISP, curve_name, head_path, labelled, no_labels, saved, targets,
                                          visp_path)
 
-__all__ = ["THREADS", "curve_name", "head_path", "personal_scores", "personalize", "saved", "shot_labels", "honoured", "suggestions",
+__all__ = ["THREADS", "curve_name", "head_path", "personal_scores", "personalize", "saved", "shot_labels", "honour_labels", "honoured", "suggestions",
            "targets", "visp_checkpoint", "visp_path"]
 
 visp_checkpoint = visp.checkpoint
@@ -102,7 +102,7 @@ def personalize(summary, profile: str, store: LabelStore, base: str | None = Non
         if tuned is None:
             with contextlib.suppress(FileNotFoundError):  # one personal model per profile and backbone
                 visp_path(profile, f.backbone).unlink()
-    return methods.MethodScores(model.scores(pre.scores, f.features))
+        return methods.MethodScores(model.scores(pre.scores, f.features))
 
 
 def personal_scores(summary, profile: str) -> methods.MethodScores | None:
@@ -129,10 +129,10 @@ def labelled_shots(summary, profile: str, store: LabelStore) -> np.ndarray:
     return np.array([any(min(b, e) - max(a, s) > 1e-6 for s, e in spans) for a, b in summary.shot_secs], bool)
 
 
-def shot_labels(summary, profile: str, store: LabelStore) -> dict[int, int]:
-    """Shot index -> KEEP / SKIP for the shots of the summary's video that a label of the profile
-    covers at least half of (the label covering most of a shot wins)."""
-    found = [(lb.start, lb.end, lb.label) for lb in store.get(profile) if lb.video == summary.features.key]
+def shot_labels(summary, labels) -> dict[int, int]:
+    """Shot index -> KEEP / SKIP for the shots of the summary's video that one of `labels` (of
+    this video) covers at least half of (the label covering most of a shot wins)."""
+    found = [(lb.start, lb.end, lb.label) for lb in labels if lb.video == summary.features.key]
     out = {}
     for i, (a, b) in enumerate(summary.shot_secs):
         cover = [(min(b, e) - max(a, s), lb) for s, e, lb in found]
@@ -142,16 +142,21 @@ def shot_labels(summary, profile: str, store: LabelStore) -> dict[int, int]:
     return out
 
 
+def honour_labels(summary, sel, labels, method: str | None = None):
+    """(selection, note): `sel` (made with `method`'s curve) with the keep shots among `labels`
+    in and the skip shots out while the budget allows; note a sentence when it does not, else
+    None (core/personal/honour.py). The summary is not changed."""
+    sc = summary.selector(method or sel.method)
+    return honour.honour(sel, summary.shot_secs, sc.shot_scores, shot_labels(summary, labels), sc.budget(sel.ratio))
+
+
 def honoured(summary, profile: str, store: LabelStore, ratio: float | None = None, mode: str | None = None,
              method: str | None = None):
     """(selection, note): the summary's selection (the options' ratio and mode, the driver's curve
-    by default) with the profile's keep shots in and skip shots out while the budget allows;
-    note is a sentence when it does not allow, else None. The summary is not changed."""
+    by default) honouring the profile's labels of this video (`honour_labels`)."""
     ratio = summary.options.ratio if ratio is None else ratio
     sel = summary.selector(method).select(ratio, mode or summary.options.mode)
-    sc = summary.selector(method)
-    return honour.honour(sel, summary.shot_secs, sc.shot_scores, shot_labels(summary, profile, store),
-                         sc.budget(ratio))
+    return honour_labels(summary, sel, store.get(profile), method)
 
 
 def suggestions(summary, profile: str, store: LabelStore, n: int = 3) -> list[int]:
