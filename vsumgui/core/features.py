@@ -28,7 +28,7 @@ import numpy as np
 from vsumgui.core import backbones, paths, shots
 from vsumgui.core.atomic import atomic_path
 from vsumgui.core.errors import VsumError, check_cancel
-from vsumgui.core.video import Progress, VideoInfo, check_file, iter_keyframes, iter_samples, probe
+from vsumgui.core.video import Progress, VideoInfo, check_file, iter_decoded, iter_keyframes, probe
 
 BATCH = 16  # frames per inference call; larger batches gain little and delay the first results
 QUEUE = 4  # batches decoded ahead of inference: bounded, so memory stays flat on any length
@@ -181,7 +181,7 @@ def extract(
     batches: queue.Queue = queue.Queue(maxsize=QUEUE)
     stats: dict = {}
     stop = threading.Event()
-    sampler = iter_samples if sampling == "frames" else iter_keyframes
+    sampler = iter_decoded if sampling == "frames" else iter_keyframes
     # keyframes arrive one per GOP: small batches start inference (on every core) sooner
     size = BATCH if sampling == "frames" else 4
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import heapq
 import math
 import os
 import threading
@@ -252,6 +254,146 @@ def iter_keyframes(
         stats["end"] = end
     if kept == 0:
         raise VideoError(path, "no decodable keyframe (truncated or damaged file)")
+    if progress:
+        progress("decoding", 1.0)
+
+
+SPARSE = 4  # sample interval, in frames, from which non-reference frames are skipped
+
+
+def cores() -> int:
+    """CPU cores this process may run on (its affinity: `taskset` and cgroup-pinned runs count)."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):  # not Linux
+        return os.cpu_count() or 1
+
+
+def decode_threads() -> int:
+    """Decoder threads: VSUMGUI_DECODE_THREADS, else half the cores (at most 8).
+
+    The other half embeds the frames, so neither waits on the other (measured on 2 cores with
+    benchmarks/e2e.py: 1 decoder thread beside 1 inference call beat 2 + 2, which fight over both
+    cores). FFmpeg's frame threads gain little past 8 at these sizes."""
+    return int(os.environ.get("VSUMGUI_DECODE_THREADS", 0)) or max(1, min(8, cores() // 2))
+
+
+def _rgb(frame, rotation: int, size: tuple[int, int] | None) -> np.ndarray:
+    """A PyAV frame as RGB, rotated as OpenCV shows it, resized like `iter_samples` (INTER_AREA)."""
+    rgb = frame.to_ndarray(format="rgb24")
+    if rotation in _ROTATE:
+        rgb = cv2.rotate(rgb, _ROTATE[rotation])
+    if size is not None:
+        rgb = cv2.resize(rgb, size, interpolation=cv2.INTER_AREA)
+    return np.ascontiguousarray(rgb)
+
+
+def iter_decoded(
+    path: str | os.PathLike,
+    rate: float = 2.0,
+    size: tuple[int, int] | None = None,
+    progress: Progress | None = None,
+    cancel: threading.Event | None = None,
+    info: VideoInfo | None = None,
+    stats: dict | None = None,
+    threads: int | None = None,
+) -> Iterator[Sample]:
+    """Yield, for each sample time k / `rate`, the decoded frame nearest to it, at its own time (PyAV).
+
+    When the samples are sparse (`rate` <= fps / SPARSE) the decoder skips non-reference frames
+    (`skip_frame = "NONREF"`: B-frames nothing refers to, never shown as samples anyway unless
+    nearest): H.264 and HEVC with B-frames, MPEG-2 and MPEG-4 part 2 decode about half their
+    frames; streams without such frames (x264 ultrafast, VP8, VP9) or decoders that ignore the
+    option decode every frame, which is just as correct. A decoded frame is the sample of the
+    grid times it is nearest to, and is yielded once, so times strictly increase. Times are
+    the frame's presentation time minus the stream's start time (as OpenCV counts them), so
+    files with a non-zero start time begin at 0. `Sample.index` is the frame's index in
+    display order (the packets shown before it, skipped or not). Frames are rotated as OpenCV
+    shows them. A damaged packet is skipped and decoding goes on. `stats` gets `n_frames`
+    (packets), `decoded` (frames decoded) and `end` (where the stream ends).
+    """
+    import av
+
+    path = Path(path)
+    info = info or probe(path)
+    if not (rate > 0 and math.isfinite(rate)):
+        raise ValueError(f"the sample rate must be a positive number, not {rate}")
+    try:
+        container = av.open(str(path))
+        stream = container.streams.video[0]
+    except Exception as e:  # probe opened it, so this is rare: a file changed under us
+        raise VideoError(path, f"cannot be read ({e})") from e
+    kept = packets = decoded = 0
+    end = last_t = -1.0
+    gap = 1.0 / info.fps  # the longest time between two decoded frames
+    try:
+        cc = stream.codec_context
+        if rate * SPARSE <= info.fps:
+            with contextlib.suppress(Exception):  # a decoder without the option decodes every frame
+                cc.skip_frame = "NONREF"
+        cc.thread_type = "AUTO"
+        cc.thread_count = threads or decode_threads()
+        base = float(stream.time_base or 0) or 1e-3
+        start = stream.start_time
+        shown: list[int] = []  # heap of packet pts not yet passed by a decoded frame
+        before = 0  # packets shown before the current frame
+        k, next_t = 0, 0.0
+        prev = None  # (frame, time, index, yielded)
+        report_every = max(1, int(info.fps * 2))
+        for packet in container.demux(stream):
+            if packet.size:
+                packets += 1
+                if packet.pts is not None:
+                    heapq.heappush(shown, packet.pts)
+                    start = packet.pts if start is None else min(start, packet.pts)
+                    end = max(end, (packet.pts - start + (packet.duration or 0)) * base)
+                if packets % report_every == 0:
+                    check_cancel(cancel)
+                    if progress and info.duration > 0:
+                        progress("decoding", min(1.0, max(last_t, 0.0) / info.duration))
+            try:
+                frames = packet.decode()
+            except av.error.FFmpegError:  # a damaged packet: the next frames recover
+                continue
+            for frame in frames:
+                decoded += 1
+                pts = frame.pts
+                if pts is not None and start is not None:
+                    t = (pts - start) * base
+                    while shown and shown[0] < pts:
+                        heapq.heappop(shown)
+                        before += 1
+                    index = before
+                else:
+                    t = last_t + 1.0 / info.fps
+                    index = before = before + 1
+                if not math.isfinite(t) or t <= last_t:
+                    t = last_t + 1e-6  # repeated or absent timestamps: keep the order
+                if last_t >= 0:
+                    gap = max(gap, t - last_t)
+                last_t = t
+                now = [frame, t, index, False]
+                while next_t <= t + 1e-6:
+                    pick = prev if prev is not None and next_t - prev[1] < t - next_t else now
+                    if not pick[3]:
+                        pick[3] = True
+                        kept += 1
+                        yield Sample(pick[2], pick[1], _rgb(pick[0], info.rotation, size))
+                    k += 1
+                    next_t = k / rate
+                prev = now
+        if prev is not None and not prev[3] and next_t - prev[1] <= 0.5 / rate and next_t < end - 1e-6:
+            kept += 1  # a grid time inside the video, past the last decoded frame (skipped ones followed)
+            yield Sample(prev[2], prev[1], _rgb(prev[0], info.rotation, size))
+    finally:
+        container.close()
+    if stats is not None:
+        stats["n_frames"] = packets
+        stats["decoded"] = decoded
+        # the packets say where the stream ends; a tail that never decoded does not count
+        stats["end"] = min(end, last_t + gap + 1.0 / info.fps) if end > 0 else last_t + 1.0 / info.fps
+    if kept == 0:
+        raise VideoError(path, "no decodable video frame (audio-only, truncated or damaged file)")
     if progress:
         progress("decoding", 1.0)
 
