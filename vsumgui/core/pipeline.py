@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from vsumgui.core import backbones, features as feat, memo, methods, shots as shotmod
-from vsumgui.core.errors import VsumError, check_cancel
+from vsumgui.core.errors import Cancelled, VsumError, check_cancel
 from vsumgui.core.select import MODES, Selection, Selector
 from vsumgui.core.video import Progress, VideoInfo
 
@@ -174,6 +174,53 @@ def summarized_before(path: str | os.PathLike, options: Options | None = None) -
     return feat.cache_path(key, opts.backbone, opts.sample_rate, opts.sampling).exists()
 
 
+class _Either:
+    """A cancel flag set by the caller's flag or by our own (duck-types threading.Event for check_cancel)."""
+
+    def __init__(self, outer: threading.Event | None) -> None:
+        self.outer, self.own = outer, threading.Event()
+
+    def is_set(self) -> bool:
+        return self.own.is_set() or (self.outer is not None and self.outer.is_set())
+
+    def set(self) -> None:
+        self.own.set()
+
+
+class _Methods:
+    """The chosen methods, resolved in a thread: importing the methods (and torch) and reading
+    their checkpoints takes seconds, which decoding does not wait for. An unknown or untrained
+    method still fails before the long work: it stops the decoding at once."""
+
+    def __init__(self, opts: Options, cancel: threading.Event | None) -> None:
+        self.stop = _Either(cancel)
+        self.chosen: list[methods.Method] = []
+        self.error: BaseException | None = None
+        self.thread = threading.Thread(target=self._run, args=(opts,), name="vsumgui-methods", daemon=True)
+        self._starting = threading.Lock()
+
+    def start(self) -> None:
+        with self._starting:
+            if self.thread.ident is None:
+                self.thread.start()
+
+    def _run(self, opts: Options) -> None:
+        try:
+            self.chosen = resolve_methods(opts.methods, opts.checkpoints)
+            if opts.driver and opts.driver not in [m.name for m in self.chosen]:
+                raise VsumError(f"the driving method {opts.driver!r} is not among the methods computed")
+        except BaseException as e:  # handed to the summarizing thread
+            self.error = e
+            self.stop.set()
+
+    def get(self) -> list[methods.Method]:
+        self.start()
+        self.thread.join()
+        if self.error is not None:
+            raise self.error
+        return self.chosen
+
+
 def summarize(
     path: str | os.PathLike,
     options: Options | None = None,
@@ -187,16 +234,21 @@ def summarize(
     opts = options or Options()
     if opts.mode not in MODES:
         raise VsumError(f"unknown selection mode {opts.mode!r}; known: {', '.join(MODES)}")
-    chosen = resolve_methods(opts.methods, opts.checkpoints)
-    if opts.driver and opts.driver not in [m.name for m in chosen]:
-        raise VsumError(f"the driving method {opts.driver!r} is not among the methods computed")
+
+    loading = _Methods(opts, cancel)  # loads (importing torch) while the video decodes
 
     def report(stage: str, frac: float) -> None:
+        loading.start()  # once decoding has begun: the import holds the interpreter's lock a while
         if progress:
             progress(stage, frac)
 
-    feats, hit = feat.ensure(path, opts.backbone, opts.sample_rate, report, cancel, opts.use_cache, opts.shots,
-                             opts.sampling)
+    try:
+        feats, hit = feat.ensure(path, opts.backbone, opts.sample_rate, report, loading.stop, opts.use_cache,
+                                 opts.shots, opts.sampling)
+    except Cancelled:
+        loading.get()  # a method that cannot load is the reason, when it is one
+        raise
+    chosen = loading.get()
     check_cancel(cancel)
     report("shots", 0.0)
     shot_tag = memo.tag(memo.source(shotmod), repr(opts.shots))

@@ -340,6 +340,8 @@ def iter_decoded(
         k, next_t = 0, 0.0
         prev = None  # (frame, time, index, yielded)
         report_every = max(1, int(info.fps * 2))
+        if progress:
+            progress("decoding", 0.0)  # the first word within a moment of starting (issue #20)
         for packet in container.demux(stream):
             if packet.size:
                 packets += 1
