@@ -312,3 +312,55 @@ def test_decoded_samples_follow_variable_frame_rate(tmp_path):
     kept = [(s.index, round(s.time, 3)) for s in video.iter_decoded(p, 2.0, (32, 32))]
     assert kept == [(s.index, round(s.time, 3)) for s in video.iter_samples(p, 2.0, (32, 32))]
     assert kept[:4] == [(0, 0.0), (25, 0.5), (50, 1.0), (55, 1.5)]
+
+
+def test_partial_summaries_while_features_are_extracted(sample_video, monkeypatch):
+    """The features so far are offered while they are extracted (each a prefix of the final ones,
+    of a video ending after its last sample), and partial summaries of them reach the caller from
+    their own thread, covering more and more of the video, never after summarize returned."""
+    from vsumgui.core import pipeline
+
+    monkeypatch.setattr(features, "PARTIAL_EVERY", 0.0)
+    offered: list = []
+    final = features.extract(sample_video, partial=offered.append)
+    assert [len(f) for f in offered[:3]] == [16, 32, 48]  # after each batch embedded
+    for f in offered:
+        k = len(f)
+        assert np.array_equal(f.times, final.times[:k]) and np.array_equal(f.features, final.features[:k])
+        assert f.video.duration == pytest.approx(f.times[-1] + 0.5)
+    chosen = pipeline.resolve_methods(["ctvsum", "uniform-sampling"])
+    s = pipeline.partial_summary(offered[1], chosen, Options(), final.video.duration)
+    k = len(offered[1])
+    assert s.done == pytest.approx(16.0 / 30.0) and set(s.scores) == {"ctvsum", "uniform-sampling"}
+    assert s.shot_idx[0, 0] == 0 and s.shot_idx[-1, 1] == k and all(len(m.scores) == k for m in s.scores.values())
+    assert s.selection is not None and 0 < s.selection.duration <= 0.15 * s.video.duration + 1e-6
+    # end to end, with inference slowed so that the run lasts a few seconds
+    model = backbones.get(backbones.DEFAULT)
+    embed = model.embed
+    monkeypatch.setattr(model, "embed", lambda frames: (threading.Event().wait(0.6), embed(frames))[1])
+    got: list = []
+    done = summarize(sample_video, Options(use_cache=False, methods=["ctvsum"]), partial=got.append)
+    n = len(got)
+    assert n >= 1 and all(0 < g.done < 1 and threading.current_thread().name != "vsumgui-partial" for g in got)
+    assert [g.done for g in got] == sorted(g.done for g in got) and done.done == 1.0
+    threading.Event().wait(0.5)
+    assert len(got) == n  # nothing arrives after summarize returned
+
+
+def test_progress_bar_eta():
+    """The time left is the stage's pace so far, once a second of it has passed."""
+    import io
+
+    from vsumgui.cli import ProgressBar
+
+    now = [0.0]
+    out = io.StringIO()
+    bar = ProgressBar(out, clock=lambda: now[0])
+    bar("decoding", 0.0)
+    now[0] = 10.0
+    bar("decoding", 0.25)
+    now[0] = 20.0
+    bar("decoding", 0.5)
+    assert bar.eta("decoding", 0.5) == pytest.approx(20.0)
+    lines = out.getvalue().splitlines()
+    assert "ETA" not in lines[0] and lines[-1].endswith("ETA 0:20")

@@ -17,10 +17,12 @@ import io
 import os
 import queue
 import threading
+import time
 from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable
 
 import h5py
 import numpy as np
@@ -33,6 +35,7 @@ from vsumgui.core.video import Progress, VideoInfo, check_file, iter_decoded, it
 BATCH = 16  # frames per inference call; larger batches gain little and delay the first results
 QUEUE = 4  # batches decoded ahead of inference: bounded, so memory stays flat on any length
 SAMPLINGS = ("frames", "keyframes")
+PARTIAL_EVERY = 2.0  # seconds between two offers of the features so far (issue #20: curves while it runs)
 _CHUNK = 1 << 20
 
 
@@ -54,6 +57,9 @@ class Features:
 
     def __len__(self) -> int:
         return len(self.times)
+
+
+Partial = Callable[[Features], None]  # receives the features so far (see `extract`)
 
 
 def cache_dir() -> Path:
@@ -171,9 +177,13 @@ def extract(
     cancel: threading.Event | None = None,
     info: VideoInfo | None = None,
     sampling: str = "frames",
+    partial: Partial | None = None,
 ) -> Features:
     """Decode and embed (no cache). Decoding runs in a thread, overlapped with inference
-    (OpenCV, PyAV and ONNX Runtime / torch all release the GIL while they work)."""
+    (PyAV and ONNX Runtime / torch release the GIL while they work).
+
+    `partial`, when given, receives the features embedded so far every PARTIAL_EVERY seconds
+    (from this thread: it should hand them on quickly), as Features whose video ends where they do."""
     if sampling not in SAMPLINGS:
         raise ValueError(f"unknown sampling {sampling!r}; known: {', '.join(SAMPLINGS)}")
     model = backbones.get(backbone)
@@ -204,6 +214,7 @@ def extract(
     worker = threading.Thread(target=produce, name="vsumgui-decode", daemon=True)
     worker.start()
     feats, times, picks = [], [], []
+    offered = time.monotonic()
     pool = None
     pending: deque = deque()  # batches being embedded, in order; at most `workers` at a time
     try:
@@ -223,6 +234,10 @@ def extract(
                 feats.append(done.result() if pool else done)
             if progress and info.duration:
                 progress("features", min(1.0, times[-1] / info.duration))
+            if partial is not None and feats and time.monotonic() - offered >= PARTIAL_EVERY:
+                feats[:] = [np.concatenate(feats)]  # one array: the next snapshot copies only what is new
+                partial(_so_far(info, backbone, sample_rate, sampling, feats[0], times, picks))
+                offered = time.monotonic()
         feats.extend(f.result() if pool else f for f in pending)
     finally:
         if pool:
@@ -245,6 +260,18 @@ def extract(
     return _on_grid(out) if sampling == "keyframes" else out
 
 
+def _so_far(info: VideoInfo, backbone: str, rate: float, sampling: str, x: np.ndarray, times: list,
+            picks: list) -> Features:
+    """The first len(x) samples as Features of a video that ends after the last of them."""
+    n = len(x)
+    end = times[n - 1] + 1.0 / rate
+    video = VideoInfo(info.path, info.fps, max(1, min(info.n_frames, round(end * info.fps))), end, info.width,
+                      info.height, info.rotation)
+    out = Features(video, backbone, rate, x, np.asarray(times[:n], dtype=np.float64),
+                   np.asarray(picks[:n], dtype=np.int64), sampling=sampling)
+    return _on_grid(out) if sampling == "keyframes" else out
+
+
 def _on_grid(feats: Features) -> Features:
     """Keyframe features held until the next keyframe, on the grid of `sample_rate` per second."""
     n = max(1, int(np.ceil(feats.video.duration * feats.sample_rate - 1e-6)))
@@ -264,6 +291,7 @@ def load(
     cancel: threading.Event | None = None,
     use_cache: bool = True,
     sampling: str = "frames",
+    partial: Partial | None = None,
 ) -> tuple[Features, bool]:
     """Features from the cache, else extracted (not yet written). Returns (features, cache_hit).
 
@@ -276,7 +304,7 @@ def load(
         hit = _read_cache(cache_path(key, backbone, sample_rate, sampling), str(path))
         if hit is not None:
             return hit, True
-    feats = extract(path, backbone, sample_rate, progress, cancel, info, sampling)
+    feats = extract(path, backbone, sample_rate, progress, cancel, info, sampling, partial)
     if use_cache:
         feats.key = key
     return feats, False
@@ -291,11 +319,12 @@ def ensure(
     use_cache: bool = True,
     shot_params: shots.ShotParams | None = None,
     sampling: str = "frames",
+    partial: Partial | None = None,
 ) -> tuple[Features, bool]:
     """Features from the cache, else extracted and written to the cache (with the shots'
     change points, as the benchmark files have them). The one way the pipeline and the
     trainer get features. Returns (features, cache_hit); on a miss `shot_idx` holds the shots."""
-    feats, hit = load(path, backbone, sample_rate, progress, cancel, use_cache, sampling)
+    feats, hit = load(path, backbone, sample_rate, progress, cancel, use_cache, sampling, partial)
     check_cancel(cancel)
     if use_cache and not hit:
         if progress:

@@ -3,10 +3,13 @@ video -> features (cached) -> shots -> scores per method -> selection."""
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
 import threading
-from dataclasses import dataclass, field
+import time
+from dataclasses import dataclass, field, replace
+from typing import Callable
 
 import numpy as np
 
@@ -14,6 +17,8 @@ from vsumgui.core import backbones, features as feat, memo, methods, shots as sh
 from vsumgui.core.errors import Cancelled, VsumError, check_cancel
 from vsumgui.core.select import MODES, Selection, Selector
 from vsumgui.core.video import Progress, VideoInfo
+
+log = logging.getLogger(__name__)
 
 DEFAULT_RATIO = 0.15
 DEFAULT_MODE = "diverse"
@@ -53,6 +58,9 @@ class Summary:
     cache_hit: bool = False
     selection: Selection | None = None
     _selectors: dict[str, Selector] = field(default_factory=dict, repr=False)
+    # the part of the video this summary covers: < 1 for a partial summary made while the features
+    # are extracted (its video then ends at the last sample so far; the whole lasts duration / done)
+    done: float = 1.0
 
     @property
     def video(self) -> VideoInfo:
@@ -74,7 +82,7 @@ class Summary:
         scores.update(extra)
         selectors = {n: sel for n, sel in self._selectors.items() if n in scores and n not in extra}
         return Summary(self.features, self.shot_idx, self.shot_secs, scores, self.options, self.cache_hit,
-                       self.selection, selectors)
+                       self.selection, selectors, self.done)
 
     def selector(self, method: str | None = None) -> Selector:
         """The (cached) selector for one method's scores."""
@@ -174,6 +182,15 @@ def summarized_before(path: str | os.PathLike, options: Options | None = None) -
     return feat.cache_path(key, opts.backbone, opts.sample_rate, opts.sampling).exists()
 
 
+def _duration(path: str | os.PathLike) -> float:
+    from vsumgui.core.video import probe
+
+    try:
+        return probe(path).duration
+    except VsumError:
+        return 0.0
+
+
 class _Either:
     """A cancel flag set by the caller's flag or by our own (duck-types threading.Event for check_cancel)."""
 
@@ -221,15 +238,90 @@ class _Methods:
         return self.chosen
 
 
+class _Partials:
+    """Partial summaries (shots, every method's curve, a selection) of the features so far, made in
+    a thread of their own so that decoding and inference never wait for them: only the newest
+    features are kept, and after a partial summary that took c seconds the next waits at least
+    4 c (so they cost at most a fifth of a core on any length). A method that cannot score a few
+    samples yet is left out of that partial summary."""
+
+    def __init__(self, opts: Options, loading: _Methods, callback: Callable[[Summary], None], duration: float):
+        self.opts, self.loading, self.callback, self.duration = opts, loading, callback, duration
+        self.latest: feat.Features | None = None
+        self.closed = False
+        self.cond = threading.Condition()
+        self.thread = threading.Thread(target=self._run, name="vsumgui-partial", daemon=True)
+        self.thread.start()
+
+    def offer(self, feats: feat.Features) -> None:
+        with self.cond:
+            self.latest = feats
+            self.cond.notify()
+
+    def close(self) -> None:
+        with self.cond:
+            self.closed = True
+            self.cond.notify()
+        self.thread.join()
+
+    def _run(self) -> None:
+        try:
+            chosen = self.loading.get()
+        except BaseException:  # the summary itself says what is wrong
+            return
+        while True:
+            with self.cond:
+                self.cond.wait_for(lambda: self.closed or self.latest is not None)
+                if self.closed:
+                    return
+                feats, self.latest = self.latest, None
+            start = time.monotonic()
+            try:
+                summary = partial_summary(feats, chosen, self.opts, self.duration)
+            except Exception as e:  # best effort: the final summary is what counts
+                log.debug("partial summary skipped: %s", e)
+                summary = None
+            if summary is not None and not self.closed:
+                self.callback(summary)
+            with self.cond:
+                self.cond.wait_for(lambda: self.closed, timeout=4 * (time.monotonic() - start))
+
+
+def partial_summary(feats: feat.Features, chosen: list[methods.Method], opts: Options,
+                    duration: float) -> Summary | None:
+    """A summary of the features so far (of a video `duration` seconds long in all), or None when
+    no method can score them yet."""
+    shot_idx = shotmod.segment(feats.features, feats.sample_rate, opts.shots)
+    shot_secs = shotmod.shot_times(shot_idx, feats.times, feats.video.duration)
+    scores = {}
+    for m in chosen:
+        try:
+            scores[m.name] = m.score(feats.features, feats.backbone)
+        except Exception as e:  # too few samples for this method so far
+            log.debug("partial scores of %s skipped: %s", m.name, e)
+    if not scores:
+        return None
+    if opts.driver and opts.driver not in scores:
+        opts = replace(opts, driver=None)
+    summary = Summary(feats, shot_idx, shot_secs, scores, opts, done=min(1.0, feats.video.duration / duration)
+                      if duration > 0 else 0.0)
+    summary.select()
+    return summary
+
+
 def summarize(
     path: str | os.PathLike,
     options: Options | None = None,
     progress: Progress | None = None,
     cancel: threading.Event | None = None,
+    partial: Callable[[Summary], None] | None = None,
 ) -> Summary:
     """Summarize one video file. Raises VsumError (VideoError, Cancelled) for user-caused failures.
 
     Progress stages: "decoding", "features", "shots", "scoring". A cancelled run writes nothing.
+    `partial`, when given, receives partial summaries (`Summary.done` < 1) every few seconds while
+    the features are extracted, from a thread of their own (see `_Partials`); never after this
+    returns. A cache hit has none.
     """
     opts = options or Options()
     if opts.mode not in MODES:
@@ -242,12 +334,23 @@ def summarize(
         if progress:
             progress(stage, frac)
 
+    partials = None
+    if partial is not None:
+        def offer(so_far: feat.Features) -> None:
+            nonlocal partials
+            if partials is None:  # the whole video's length is known once decoding has begun
+                partials = _Partials(opts, loading, partial, _duration(path))
+            partials.offer(so_far)
+
     try:
         feats, hit = feat.ensure(path, opts.backbone, opts.sample_rate, report, loading.stop, opts.use_cache,
-                                 opts.shots, opts.sampling)
+                                 opts.shots, opts.sampling, offer if partial is not None else None)
     except Cancelled:
         loading.get()  # a method that cannot load is the reason, when it is one
         raise
+    finally:
+        if partials is not None:
+            partials.close()
     chosen = loading.get()
     check_cancel(cancel)
     report("shots", 0.0)
