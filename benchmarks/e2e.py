@@ -57,28 +57,37 @@ def build(codec: str, preset: str, minutes: float, out: Path) -> Path:
     return out
 
 
-def opencv_every_frame(path: Path) -> tuple[float, int]:
+def cpu() -> float:
+    t = os.times()
+    return t.user + t.system
+
+
+def opencv_every_frame(path: Path) -> tuple[float, float, int]:
+    """(wall s, CPU s of all threads, frames)."""
     import cv2
 
-    start = time.perf_counter()
+    start, c0 = time.perf_counter(), cpu()
     cap = cv2.VideoCapture(str(path), cv2.CAP_FFMPEG)
     n = 0
     while cap.grab():
         cap.retrieve()
         n += 1
     cap.release()
-    return time.perf_counter() - start, n
+    return time.perf_counter() - start, cpu() - c0, n
 
 
-def summarize_process(path: Path) -> tuple[float, str]:
+def summarize_process(path: Path) -> tuple[float, float, str]:
+    """(wall s, CPU s of the child alone, its first output line)."""
     env = dict(os.environ, PYTHONPATH=str(ROOT))
     start = time.perf_counter()
-    done = subprocess.run([sys.executable, "-m", "vsumgui", "summarize", str(path), "--no-cache", "-q"],
-                          env=env, cwd=ROOT, capture_output=True, text=True)
+    child = subprocess.Popen([sys.executable, "-m", "vsumgui", "summarize", str(path), "--no-cache", "-q"],
+                             env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    out, err = child.stdout.read(), child.stderr.read()
+    _, status, usage = os.wait4(child.pid, 0)  # this child's own rusage
     took = time.perf_counter() - start
-    if done.returncode:
-        raise SystemExit(f"summarize failed (exit {done.returncode}): {done.stderr.strip()}")
-    return took, done.stdout.splitlines()[0]
+    if os.waitstatus_to_exitcode(status):
+        raise SystemExit(f"summarize failed: {err.strip()}")
+    return took, usage.ru_utime + usage.ru_stime, out.splitlines()[0]
 
 
 def main() -> None:
@@ -91,7 +100,8 @@ def main() -> None:
     ap.add_argument("--runs", type=int, default=1, help="repeat the side-by-side runs")
     args = ap.parse_args()
     from vsumgui.core import backbones
-    from vsumgui.core.video import decode_threads, probe
+    from vsumgui.core.cpu import cores, decode_threads
+    from vsumgui.core.video import probe
 
     model = backbones.get(backbones.DEFAULT).load()  # exports the ONNX graph the first time
     with tempfile.TemporaryDirectory() as tmp:
@@ -102,16 +112,19 @@ def main() -> None:
             print(f"built {path.name} in {time.perf_counter() - start:.0f} s")
         info = probe(path)
         print(f"video: {path.name}, {info.duration:.1f} s, {info.width}x{info.height}, {info.fps:.3g} fps; "
-              f"{os.cpu_count()} cores; backbone on {model.runtime}, {decode_threads()} decoder thread(s)")
+              f"{cores()} cores; backbone on {model.runtime} ({model.workers} batches at once), "
+              f"{decode_threads()} decoder thread(s)")
+        goal = "<= 0.8 with B-frames" if args.preset == "medium" and args.codec != "vp9" else "<= 1.2"
         for _ in range(args.runs):
             before, l0 = opencv_every_frame(path), load()
-            took, line, l1 = *summarize_process(path), load()
+            (took, used, line), l1 = summarize_process(path), load()
             after, l2 = opencv_every_frame(path), load()
-            ref = (before[0] + after[0]) / 2
-            print(f"OpenCV every frame ({before[1]} frames): {before[0]:.2f} s ({l0}), {after[0]:.2f} s ({l2})")
-            print(f"summarize as a process: {took:.2f} s ({l1})  [{line.split(': ', 1)[-1]}]")
-            print(f"RATIO summarize / OpenCV every frame = {took / ref:.2f}  ({args.codec} {args.preset}; goal "
-                  f"{'<= 0.8 with B-frames' if args.preset == 'medium' and args.codec != 'vp9' else '<= 1.2'})")
+            ref, ref_cpu = (before[0] + after[0]) / 2, (before[1] + after[1]) / 2
+            print(f"OpenCV every frame ({before[2]} frames): {before[0]:.2f} s ({l0}), {after[0]:.2f} s ({l2}); "
+                  f"CPU {before[1]:.2f} s, {after[1]:.2f} s")
+            print(f"summarize as a process: {took:.2f} s ({l1}); CPU {used:.2f} s  [{line.split(': ', 1)[-1]}]")
+            print(f"RATIO summarize / OpenCV every frame = {took / ref:.2f} wall, {used / ref_cpu:.2f} CPU time "
+                  f"({args.codec} {args.preset}; goal {goal})")
 
 
 if __name__ == "__main__":

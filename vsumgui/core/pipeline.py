@@ -210,18 +210,23 @@ class _Methods:
     method still fails before the long work: it stops the decoding at once."""
 
     def __init__(self, opts: Options, cancel: threading.Event | None) -> None:
+        self.opts = opts
         self.stop = _Either(cancel)
         self.chosen: list[methods.Method] = []
         self.error: BaseException | None = None
-        self.thread = threading.Thread(target=self._run, args=(opts,), name="vsumgui-methods", daemon=True)
+        self.thread: threading.Thread | None = None
         self._starting = threading.Lock()
 
-    def start(self) -> None:
+    def start(self, warm: bool = True) -> None:
+        """Begin loading; `warm` also does the first-use work of shots and scores (the video is
+        being decoded, so it will be needed; a cache hit needs none of it)."""
         with self._starting:
-            if self.thread.ident is None:
+            if self.thread is None:
+                self.thread = threading.Thread(target=self._run, args=(warm,), name="vsumgui-methods", daemon=True)
                 self.thread.start()
 
-    def _run(self, opts: Options) -> None:
+    def _run(self, warm: bool) -> None:
+        opts = self.opts
         try:
             self.chosen = resolve_methods(opts.methods, opts.checkpoints)
             if opts.driver and opts.driver not in [m.name for m in self.chosen]:
@@ -229,9 +234,29 @@ class _Methods:
         except BaseException as e:  # handed to the summarizing thread
             self.error = e
             self.stop.set()
+            return
+        if warm:
+            self._warm()
+
+    def _warm(self) -> None:
+        """Imports, checkpoints and first calls (about a second of CPU) done on a few random
+        samples while the video decodes, not after it. Failures are left to the real work."""
+        dim = backbones.get(self.opts.backbone).dim or 16
+        x = np.random.default_rng(0).normal(size=(40, dim)).astype(np.float32)
+        try:
+            shotmod.segment(x, self.opts.sample_rate, self.opts.shots)
+        except Exception:  # noqa: S110 - the real segmentation says what is wrong
+            pass
+        for m in self.chosen:
+            if self.stop.is_set():
+                return
+            try:
+                m.score(x, self.opts.backbone)
+            except Exception:  # noqa: S110 - the real scoring says what is wrong
+                pass
 
     def get(self) -> list[methods.Method]:
-        self.start()
+        self.start(warm=False)
         self.thread.join()
         if self.error is not None:
             raise self.error

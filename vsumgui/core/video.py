@@ -14,6 +14,7 @@ from typing import Callable, Iterator
 import cv2
 import numpy as np
 
+from vsumgui.core.cpu import decode_threads
 from vsumgui.core.errors import VideoError, check_cancel
 
 # OpenCV's own warnings would add lines to the one-line error a user sees; errors are ours to say.
@@ -259,23 +260,6 @@ def iter_keyframes(
 
 
 SPARSE = 4  # sample interval, in frames, from which non-reference frames are skipped
-
-
-def cores() -> int:
-    """CPU cores this process may run on (its affinity: `taskset` and cgroup-pinned runs count)."""
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except (AttributeError, OSError):  # not Linux
-        return os.cpu_count() or 1
-
-
-def decode_threads() -> int:
-    """Decoder threads: VSUMGUI_DECODE_THREADS, else half the cores (at most 8).
-
-    The other half embeds the frames, so neither waits on the other (measured on 2 cores with
-    benchmarks/e2e.py: 1 decoder thread beside 1 inference call beat 2 + 2, which fight over both
-    cores). FFmpeg's frame threads gain little past 8 at these sizes."""
-    return int(os.environ.get("VSUMGUI_DECODE_THREADS", 0)) or max(1, min(8, cores() // 2))
 
 
 def _rgb(frame, rotation: int, size: tuple[int, int] | None) -> np.ndarray:
