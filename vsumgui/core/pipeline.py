@@ -14,9 +14,9 @@ from typing import Callable
 import numpy as np
 
 from vsumgui.core import backbones, features as feat, memo, methods, shots as shotmod
-from vsumgui.core.errors import Cancelled, VsumError, check_cancel
+from vsumgui.core.errors import Cancelled, VsumError, check_cancel, check_number
 from vsumgui.core.select import MODES, Selection, Selector
-from vsumgui.core.video import Progress, VideoInfo
+from vsumgui.core.video import Progress, VideoInfo, check_rate
 
 log = logging.getLogger(__name__)
 
@@ -71,6 +71,16 @@ class Summary:
         return self.features.times
 
     @property
+    def warnings(self) -> list[str]:
+        """What could not be read of the video (the summary covers only what was): sentences."""
+        return list(self.features.warnings)
+
+    @property
+    def notes(self) -> list[str]:
+        """This run's own problems that did not stop it (a cache that cannot be written)."""
+        return list(self.features.notes)
+
+    @property
     def driver(self) -> str:
         return self.options.driver or next(iter(self.scores))
 
@@ -118,6 +128,7 @@ class Summary:
                                "components": {k: arr(v) for k, v in ms.components.items()}}
                         for name, ms in self.scores.items()},
             "selection": sel.to_json(),
+            "warnings": self.warnings,
         }
 
 
@@ -349,6 +360,8 @@ def summarize(
     returns. A cache hit has none.
     """
     opts = options or Options()
+    check_number("ratio", opts.ratio, 0, 1, lo_open=True)  # before any work (the CLI says the same)
+    check_rate(opts.sample_rate)
     if opts.mode not in MODES:
         raise VsumError(f"unknown selection mode {opts.mode!r}; known: {', '.join(MODES)}")
 
