@@ -76,6 +76,12 @@ def opencv_every_frame(path: Path) -> tuple[float, float, int]:
     return time.perf_counter() - start, cpu() - c0, n
 
 
+def decode_only(path: Path) -> tuple[float, int]:
+    """(wall s, frames) of OpenCV reading every frame (benchmarks/fast_mode.py compares with it)."""
+    wall, _, n = opencv_every_frame(path)
+    return wall, n
+
+
 def summarize_process(path: Path) -> tuple[float, float, str]:
     """(wall s, CPU s of the child alone, its first output line)."""
     env = dict(os.environ, PYTHONPATH=str(ROOT))

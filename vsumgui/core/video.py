@@ -546,9 +546,9 @@ def iter_decoded(
                         heapq.heappop(shown)
                         before += 1
                     index = before if offset == 0.0 else max(prev[2] + 1 if prev else 0, round(t * info.fps))
-                else:
-                    t = last_t + 1.0 / info.fps
-                    index = before = before + 1
+                else:  # no timestamps at all (a raw elementary stream): the nominal rate
+                    t = last_t + 1.0 / info.fps if last_t >= 0 else 0.0
+                    index = before = before + (last_t >= 0)
                 if not math.isfinite(t) or t <= last_t:
                     t = last_t + 1e-6  # repeated or absent timestamps: keep the order
                 if last_t >= 0:
