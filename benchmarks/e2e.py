@@ -119,7 +119,7 @@ def main() -> None:
         info = probe(path)
         print(f"video: {path.name}, {info.duration:.1f} s, {info.width}x{info.height}, {info.fps:.3g} fps; "
               f"{cores()} cores; backbone on {model.runtime} ({model.workers} batches at once), "
-              f"{decode_threads()} decoder thread(s)")
+              f"decoder threads: {decode_threads() or 'auto (FFmpeg)'}")
         goal = "<= 0.8 with B-frames" if args.preset == "medium" and args.codec != "vp9" else "<= 1.2"
         for _ in range(args.runs):
             before, l0 = opencv_every_frame(path), load()

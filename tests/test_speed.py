@@ -364,3 +364,18 @@ def test_progress_bar_eta():
     assert bar.eta("decoding", 0.5) == pytest.approx(20.0)
     lines = out.getvalue().splitlines()
     assert "ETA" not in lines[0] and lines[-1].endswith("ETA 0:20")
+
+
+@pytest.mark.parametrize("name", ["h264-bframes", "rotated"])
+def test_resized_samples_match_opencv_resizing(encoded, name):
+    """Samples resized by FFmpeg's area filter (in the colour conversion) are the full frames
+    resized by OpenCV's INTER_AREA, to a couple of levels, upright."""
+    import cv2
+
+    path, _ = encoded[name]
+    small = list(video.iter_decoded(path, 2.0, (64, 48)))
+    full = list(video.iter_decoded(path, 2.0))
+    assert len(small) == len(full) and small[0].rgb.shape == (48, 64, 3)
+    diff = [np.abs(s.rgb.astype(int) - cv2.resize(f.rgb, (64, 48), interpolation=cv2.INTER_AREA)).mean()
+            for s, f in zip(small, full)]
+    assert max(diff) < 4.0

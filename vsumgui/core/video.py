@@ -440,12 +440,16 @@ SPARSE = 4  # sample interval, in frames, from which non-reference frames are sk
 
 
 def _rgb(frame, rotation: int, size: tuple[int, int] | None) -> np.ndarray:
-    """A PyAV frame as RGB, rotated as OpenCV shows it, resized like `iter_samples` (INTER_AREA)."""
-    rgb = frame.to_ndarray(format="rgb24")
+    """A PyAV frame as RGB, rotated as OpenCV shows it. Resized to `size` (width, height as shown)
+    by FFmpeg's area filter in the same pass as the colour conversion: 1.0 ms a 720p frame where
+    converting the whole frame and then resizing took 2.9 (pixels within 1.2 levels on average)."""
+    if size is None:
+        rgb = frame.to_ndarray(format="rgb24")
+    else:
+        w, h = size if rotation not in (90, 270) else size[::-1]
+        rgb = frame.reformat(w, h, format="rgb24", interpolation="AREA").to_ndarray()
     if rotation in _ROTATE:
         rgb = cv2.rotate(rgb, _ROTATE[rotation])
-    if size is not None:
-        rgb = cv2.resize(rgb, size, interpolation=cv2.INTER_AREA)
     return np.ascontiguousarray(rgb)
 
 
