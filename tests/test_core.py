@@ -98,7 +98,7 @@ def test_second_summarize_hits_cache_without_decoding(sample_video, monkeypatch,
     def no_decode(*a, **k):
         raise AssertionError("decoded although the features are cached")
 
-    monkeypatch.setattr(features, "iter_samples", no_decode)
+    monkeypatch.setattr(features, "iter_decoded", no_decode)
     s = summarize(sample_video)
     assert s.cache_hit
     np.testing.assert_allclose(s.features.features, sample_summary.features.features)

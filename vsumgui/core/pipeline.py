@@ -3,17 +3,22 @@ video -> features (cached) -> shots and scenes -> scores per method -> selection
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
 import threading
-from dataclasses import dataclass, field
+import time
+from dataclasses import dataclass, field, replace
+from typing import Callable
 
 import numpy as np
 
 from vsumgui.core import backbones, features as feat, memo, methods, shots as shotmod
-from vsumgui.core.errors import VsumError, check_cancel, check_number
+from vsumgui.core.errors import Cancelled, VsumError, check_cancel, check_number
 from vsumgui.core.select import MODES, Selection, Selector
 from vsumgui.core.video import Progress, VideoInfo, check_rate
+
+log = logging.getLogger(__name__)
 
 DEFAULT_RATIO = 0.15
 DEFAULT_MODE = "diverse"
@@ -55,6 +60,9 @@ class Summary:
     selection: Selection | None = None
     _selectors: dict[str, Selector] = field(default_factory=dict, repr=False)
     scene_idx: np.ndarray | None = None  # (C, 2) shot indices [first, last + 1); None: computed when asked
+    # the part of the video this summary covers: < 1 for a partial summary made while the features
+    # are extracted (its video then ends at the last sample so far; the whole lasts duration / done)
+    done: float = 1.0
 
     @property
     def scenes(self) -> np.ndarray:
@@ -102,7 +110,7 @@ class Summary:
         scores.update(extra)
         selectors = {n: sel for n, sel in self._selectors.items() if n in scores and n not in extra}
         return Summary(self.features, self.shot_idx, self.shot_secs, scores, self.options, self.cache_hit,
-                       self.selection, selectors, self.scene_idx)
+                       self.selection, selectors, self.scene_idx, self.done)
 
     def selector(self, method: str | None = None) -> Selector:
         """The (cached) selector for one method's scores."""
@@ -242,31 +250,203 @@ def summarized_before(path: str | os.PathLike, options: Options | None = None) -
     return feat.cache_path(key, opts.backbone, opts.sample_rate, opts.sampling).exists()
 
 
+def _duration(path: str | os.PathLike) -> float:
+    from vsumgui.core.video import probe
+
+    try:
+        return probe(path).duration
+    except VsumError:
+        return 0.0
+
+
+class _Either:
+    """A cancel flag set by the caller's flag or by our own (duck-types threading.Event for check_cancel)."""
+
+    def __init__(self, outer: threading.Event | None) -> None:
+        self.outer, self.own = outer, threading.Event()
+
+    def is_set(self) -> bool:
+        return self.own.is_set() or (self.outer is not None and self.outer.is_set())
+
+    def set(self) -> None:
+        self.own.set()
+
+
+class _Methods:
+    """The chosen methods, resolved in a thread: importing the methods (and torch) and reading
+    their checkpoints takes seconds, which decoding does not wait for. An unknown or untrained
+    method still fails before the long work: it stops the decoding at once."""
+
+    def __init__(self, opts: Options, cancel: threading.Event | None) -> None:
+        self.opts = opts
+        self.stop = _Either(cancel)
+        self.chosen: list[methods.Method] = []
+        self.error: BaseException | None = None
+        self.thread: threading.Thread | None = None
+        self._starting = threading.Lock()
+
+    def start(self, warm: bool = True) -> None:
+        """Begin loading; `warm` also does the first-use work of shots and scores (the video is
+        being decoded, so it will be needed; a cache hit needs none of it)."""
+        with self._starting:
+            if self.thread is None:
+                self.thread = threading.Thread(target=self._run, args=(warm,), name="vsumgui-methods", daemon=True)
+                self.thread.start()
+
+    def _run(self, warm: bool) -> None:
+        opts = self.opts
+        try:
+            self.chosen = resolve_methods(opts.methods, opts.checkpoints)
+            if opts.driver and opts.driver not in [m.name for m in self.chosen]:
+                raise VsumError(f"the driving method {opts.driver!r} is not among the methods computed")
+        except BaseException as e:  # handed to the summarizing thread
+            self.error = e
+            self.stop.set()
+            return
+        if warm:
+            self._warm()
+
+    def _warm(self) -> None:
+        """Imports, checkpoints and first calls (about a second of CPU) done on a few random
+        samples while the video decodes, not after it. Failures are left to the real work."""
+        dim = backbones.get(self.opts.backbone).dim or 16
+        x = np.random.default_rng(0).normal(size=(40, dim)).astype(np.float32)
+        try:
+            shotmod.segment(x, self.opts.sample_rate, self.opts.shots)
+        except Exception:  # noqa: S110 - the real segmentation says what is wrong
+            pass
+        for m in self.chosen:
+            if self.stop.is_set():
+                return
+            try:
+                m.score(x, self.opts.backbone)
+            except Exception:  # noqa: S110 - the real scoring says what is wrong
+                pass
+
+    def get(self) -> list[methods.Method]:
+        self.start(warm=False)
+        self.thread.join()
+        if self.error is not None:
+            raise self.error
+        return self.chosen
+
+
+class _Partials:
+    """Partial summaries (shots, every method's curve, a selection) of the features so far, made in
+    a thread of their own so that decoding and inference never wait for them: only the newest
+    features are kept, and after a partial summary that took c seconds the next waits at least
+    4 c (so they cost at most a fifth of a core on any length). A method that cannot score a few
+    samples yet is left out of that partial summary."""
+
+    def __init__(self, opts: Options, loading: _Methods, callback: Callable[[Summary], None], duration: float):
+        self.opts, self.loading, self.callback, self.duration = opts, loading, callback, duration
+        self.latest: feat.Features | None = None
+        self.closed = False
+        self.cond = threading.Condition()
+        self.thread = threading.Thread(target=self._run, name="vsumgui-partial", daemon=True)
+        self.thread.start()
+
+    def offer(self, feats: feat.Features) -> None:
+        with self.cond:
+            self.latest = feats
+            self.cond.notify()
+
+    def close(self) -> None:
+        with self.cond:
+            self.closed = True
+            self.cond.notify()
+        self.thread.join()
+
+    def _run(self) -> None:
+        try:
+            chosen = self.loading.get()
+        except BaseException:  # the summary itself says what is wrong
+            return
+        while True:
+            with self.cond:
+                self.cond.wait_for(lambda: self.closed or self.latest is not None)
+                if self.closed:
+                    return
+                feats, self.latest = self.latest, None
+            start = time.monotonic()
+            try:
+                summary = partial_summary(feats, chosen, self.opts, self.duration)
+            except Exception as e:  # best effort: the final summary is what counts
+                log.debug("partial summary skipped: %s", e)
+                summary = None
+            if summary is not None and not self.closed:
+                self.callback(summary)
+            with self.cond:
+                self.cond.wait_for(lambda: self.closed, timeout=4 * (time.monotonic() - start))
+
+
+def partial_summary(feats: feat.Features, chosen: list[methods.Method], opts: Options,
+                    duration: float) -> Summary | None:
+    """A summary of the features so far (of a video `duration` seconds long in all), or None when
+    no method can score them yet."""
+    shot_idx = shotmod.segment(feats.features, feats.sample_rate, opts.shots)
+    shot_secs = shotmod.shot_times(shot_idx, feats.times, feats.video.duration)
+    scores = {}
+    for m in chosen:
+        try:
+            scores[m.name] = score_features(m, feats)
+        except Exception as e:  # too few samples for this method so far
+            log.debug("partial scores of %s skipped: %s", m.name, e)
+    if not scores:
+        return None
+    if opts.driver and opts.driver not in scores:
+        opts = replace(opts, driver=None)
+    summary = Summary(feats, shot_idx, shot_secs, scores, opts, done=min(1.0, feats.video.duration / duration)
+                      if duration > 0 else 0.0)
+    summary.select()
+    return summary
+
+
 def summarize(
     path: str | os.PathLike,
     options: Options | None = None,
     progress: Progress | None = None,
     cancel: threading.Event | None = None,
+    partial: Callable[[Summary], None] | None = None,
 ) -> Summary:
     """Summarize one video file. Raises VsumError (VideoError, Cancelled) for user-caused failures.
 
     Progress stages: "decoding", "features", "shots", "scoring". A cancelled run writes nothing.
+    `partial`, when given, receives partial summaries (`Summary.done` < 1) every few seconds while
+    the features are extracted, from a thread of their own (see `_Partials`); never after this
+    returns. A cache hit has none.
     """
     opts = options or Options()
     check_number("ratio", opts.ratio, 0, 1, lo_open=True)  # before any work (the CLI says the same)
     check_rate(opts.sample_rate)
     if opts.mode not in MODES:
         raise VsumError(f"unknown selection mode {opts.mode!r}; known: {', '.join(MODES)}")
-    chosen = resolve_methods(opts.methods, opts.checkpoints)
-    if opts.driver and opts.driver not in [m.name for m in chosen]:
-        raise VsumError(f"the driving method {opts.driver!r} is not among the methods computed")
+
+    loading = _Methods(opts, cancel)  # loads (importing torch) while the video decodes
 
     def report(stage: str, frac: float) -> None:
+        loading.start()  # once decoding has begun: the import holds the interpreter's lock a while
         if progress:
             progress(stage, frac)
 
-    feats, hit = feat.ensure(path, opts.backbone, opts.sample_rate, report, cancel, opts.use_cache, opts.shots,
-                             opts.sampling)
+    partials = None
+    if partial is not None:
+        def offer(so_far: feat.Features) -> None:
+            nonlocal partials
+            if partials is None:  # the whole video's length is known once decoding has begun
+                partials = _Partials(opts, loading, partial, _duration(path))
+            partials.offer(so_far)
+
+    try:
+        feats, hit = feat.ensure(path, opts.backbone, opts.sample_rate, report, loading.stop, opts.use_cache,
+                                 opts.shots, opts.sampling, offer if partial is not None else None)
+    except Cancelled:
+        loading.get()  # a method that cannot load is the reason, when it is one
+        raise
+    finally:
+        if partials is not None:
+            partials.close()
+    chosen = loading.get()
     check_cancel(cancel)
     report("shots", 0.0)
     shot_tag = memo.tag(memo.source(shotmod), repr(opts.shots))
