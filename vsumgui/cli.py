@@ -117,7 +117,7 @@ def cmd_batch(args: argparse.Namespace) -> int:
     cancel = threading.Event()
     res = batch.run(args.paths, args.out, opts, workers=args.workers, cluster=args.cluster,
                     retry_failed=args.retry_failed, progress=None if args.quiet else batch.TextBar(), cancel=cancel)
-    print(f"{res.ran + res.skipped} videos: {res.done} summarized, {res.skipped} done before, "
+    print(f"{res.total} videos: {res.done} summarized, {res.skipped} done before, "
           f"{len(res.failed)} failed ({res.seconds:.1f} s{f' on {res.workers} workers' if res.workers else ''})")
     for path, reason in res.failed:
         print(f"  failed: {path}: {reason}")

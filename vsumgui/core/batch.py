@@ -448,7 +448,8 @@ class Status:
 
 @dataclass
 class Outcome:
-    ran: int = 0
+    total: int = 0  # videos in this run's folders
+    ran: int = 0  # jobs run (done or failed)
     done: int = 0
     skipped: int = 0
     failed: list[tuple[str, str]] = field(default_factory=list)  # (path, reason), this run's folders
@@ -467,11 +468,25 @@ def default_workers() -> int:
         return cores
 
 
-def _ignore_sigint() -> None:
-    """Worker processes leave Ctrl-C to the client, which cancels their jobs cleanly (a worker
-    killed in the middle of a write would leave its temporary file)."""
+def _ignore_sigint() -> bool:
+    """Worker processes leave Ctrl-C (sent to the terminal's whole process group) to the client,
+    which cancels their jobs cleanly: a worker killed in the middle of a write would leave its
+    temporary file (and `sweep` would remove it at the next run)."""
     if threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGINT, signal.SIG_IGN)
+        return True
+    return False
+
+
+try:
+    from distributed.diagnostics.plugin import WorkerPlugin
+except ImportError:  # pragma: no cover - a core dependency
+    WorkerPlugin = object
+
+
+class _NoSigint(WorkerPlugin):
+    def setup(self, worker) -> None:
+        _ignore_sigint()
 
 
 @contextlib.contextmanager
@@ -494,21 +509,13 @@ def connect(workers: int | None = None, cluster: str | None = None):
     n = workers or default_workers()
     env = {"VSUMGUI_THREADS": os.environ.get("VSUMGUI_THREADS") or str(max(1, (os.cpu_count() or 1) // n)),
            "OMP_NUM_THREADS": "1"}
-    old = signal.getsignal(signal.SIGINT) if threading.current_thread() is threading.main_thread() else None
     # a crashing decoder kills one worker once: the video fails, it is not retried on three
-    with dask.config.set({"distributed.scheduler.allowed-failures": 0, "distributed.worker.daemon": False,
-                          "logging.distributed": "error"}):
-        try:
-            if old is not None:  # processes started now inherit an ignored SIGINT
-                signal.signal(signal.SIGINT, signal.SIG_IGN)
-            lc = LocalCluster(n_workers=n, threads_per_worker=1, processes=True, dashboard_address=None,
-                              env=env, silence_logs=40)
-        finally:
-            if old is not None:
-                signal.signal(signal.SIGINT, old)
+    with dask.config.set({"distributed.scheduler.allowed-failures": 0, "logging.distributed": "error"}):
+        lc = LocalCluster(n_workers=n, threads_per_worker=1, processes=True, dashboard_address=None,
+                          env=env, silence_logs=40)
         try:
             client = Client(lc)
-            client.run(_ignore_sigint)  # also in workers restarted later
+            client.register_plugin(_NoSigint())  # also runs in workers restarted later
             try:
                 yield client
             finally:
@@ -563,7 +570,8 @@ def run(paths: Iterable[str | os.PathLike], out: str | os.PathLike, options: Bat
             elif row["state"] == "failed":
                 result.failed.append((v.path, row["reason"] or ""))
         status.total, status.todo = len(videos), len(todo)
-        status.skipped = result.skipped = len(videos) - len(todo)
+        result.total = len(videos)
+        status.skipped = result.skipped = len(videos) - len(todo) - len(result.failed)
         status.failed = len(result.failed)
         if progress:
             progress(status)
@@ -596,11 +604,14 @@ def _dispatch(client, todo: list[Video], out: Path, options: BatchOptions, sig: 
     ev = Event(name, client=client)
     by_key = {}
     running: dict[str, tuple[str, float]] = {}
+    finished: set[str] = set()
     lock = threading.Lock()
 
     def heard(event) -> None:
         msg = event[1] if isinstance(event, tuple) else event
         with lock:
+            if msg["video"] in finished:  # a late report of a job already recorded
+                return
             running[msg["video"]] = (msg["worker"], STAGES.get(msg["stage"], 0.0) + SPANS.get(msg["stage"], 0.0)
                                      * msg["frac"])
             status.workers[msg["worker"]] = f"{Path(msg['video']).name} {msg['stage']} {msg['frac']:.0%}"
@@ -613,12 +624,26 @@ def _dispatch(client, todo: list[Video], out: Path, options: BatchOptions, sig: 
                           key=f"vsumgui-{i}-{uuid.uuid4().hex[:8]}")
         by_key[f.key] = v
         futures.append(f)
-    done_keys: set = set()
-    stop_asked = False
+    stop_lock = threading.Lock()
+    stop_asked = [False]
+
+    def stop() -> None:  # once: ask running jobs to stop, drop the queued ones
+        with stop_lock:
+            if stop_asked[0]:
+                return
+            stop_asked[0] = True
+        status.note = "stopping: waiting for the running videos to stop"
+        with contextlib.suppress(Exception):
+            ev.set()
+        with contextlib.suppress(Exception):
+            client.cancel([x for x in futures if x.status == "pending"])
+
     ticker_stop = threading.Event()
 
-    def ticker() -> None:  # redraws the bar while no job finishes (ETA, worker status)
+    def ticker() -> None:  # redraws the bar while no job finishes (ETA, worker status); sees a cancel
         while not ticker_stop.wait(0.5):
+            if cancel.is_set():
+                stop()
             if progress:
                 with lock:
                     progress(status)
@@ -634,56 +659,58 @@ def _dispatch(client, todo: list[Video], out: Path, options: BatchOptions, sig: 
                 break
             except KeyboardInterrupt:
                 cancel.set()
+                stop()
                 continue
-            finally:
-                if cancel.is_set() and not stop_asked:
-                    stop_asked = True
-                    status.note = "stopping: waiting for the running videos to stop"
-                    with contextlib.suppress(Exception):
-                        ev.set()
-                    client.cancel([x for x in futures if x.status == "pending"])
-            v = by_key[f.key]
-            done_keys.add(f.key)
             try:
-                rec = f.result() if f.status == "finished" else None
-            except BaseException:
-                rec = None
-            if rec is None:
-                if f.status == "cancelled" or cancel.is_set():
-                    rec = {"state": "cancelled"}
-                else:
-                    exc = f.exception() if f.status == "error" else None
-                    reason = ("the worker process died while summarizing it (a crash, or out of memory)"
-                              if type(exc).__name__ == "KilledWorker" else _one_line(f"{exc}", v.path))
-                    rec = {"state": "failed", "reason": reason}
-            state = rec.pop("state")
-            with lock:
-                running.pop(v.path, None)
-                if rec.get("worker"):
-                    status.workers[rec["worker"]] = "idle"
-                status.partial = sum(x for _, x in running.values())
-                if state == "cancelled":
-                    jobs.put(v, sig, "pending", reason=None)
-                else:
-                    jobs.put(v, sig, state, **rec)
-                    status.done += 1
-                    result.ran += 1
-                    if state == "failed":
-                        status.failed += 1
-                        result.failed.append((v.path, rec.get("reason") or ""))
-                    else:
-                        result.done += 1
-            if progress:
-                with lock:
-                    progress(status)
+                _record(f, by_key[f.key], jobs, sig, status, result, running, lock, cancel)
+                finished.add(by_key[f.key].path)
+                if progress:
+                    with lock:
+                        progress(status)
+            except KeyboardInterrupt:
+                cancel.set()
+                stop()
     finally:
         ticker_stop.set()
         tick.join()
         with contextlib.suppress(Exception):
             client.unsubscribe_topic(TOPIC)
-        if stop_asked:
-            with contextlib.suppress(Exception):
-                ev.clear()
+        with contextlib.suppress(Exception):
+            ev.clear()
+
+
+def _record(f, v: Video, jobs: JobList, sig: str, status: Status, result: Outcome, running: dict,
+            lock: threading.Lock, cancel: threading.Event) -> None:
+    """Put a finished task's record in the job list and the counts."""
+    try:
+        rec = f.result() if f.status == "finished" else None
+    except Exception:
+        rec = None
+    if rec is None:
+        if f.status == "cancelled" or cancel.is_set():
+            rec = {"state": "cancelled"}
+        else:
+            exc = f.exception() if f.status == "error" else None
+            reason = ("the worker process died while summarizing it (a crash, or out of memory)"
+                      if type(exc).__name__ == "KilledWorker" else _one_line(f"{exc}", v.path))
+            rec = {"state": "failed", "reason": reason}
+    state = rec.pop("state")
+    with lock:
+        running.pop(v.path, None)
+        if rec.get("worker"):
+            status.workers[rec["worker"]] = "idle"
+        status.partial = sum(x for _, x in running.values())
+        if state == "cancelled":
+            jobs.put(v, sig, "pending", reason=None)
+            return
+        jobs.put(v, sig, state, **rec)
+        status.done += 1
+        result.ran += 1
+        if state == "failed":
+            status.failed += 1
+            result.failed.append((v.path, rec.get("reason") or ""))
+        else:
+            result.done += 1
 
 
 # --- the progress bar of the command line --------------------------------------------------------
