@@ -405,7 +405,7 @@ def _worker_name() -> str:
     try:
         from distributed import get_worker
 
-        return str(get_worker().name)
+        return str(get_worker().address)  # the client shows the scheduler's name for it
     except Exception:
         return "local"
 
@@ -511,7 +511,7 @@ def connect(workers: int | None = None, cluster: str | None = None):
            "OMP_NUM_THREADS": "1"}
     # a crashing decoder kills one worker once: the video fails, it is not retried on three
     with dask.config.set({"distributed.scheduler.allowed-failures": 0, "logging.distributed": "error"}):
-        lc = LocalCluster(n_workers=n, threads_per_worker=1, processes=True, dashboard_address=None,
+        lc = LocalCluster(n_workers=n, threads_per_worker=1, processes=True, dashboard_address=":0",
                           env=env, silence_logs=40)
         try:
             client = Client(lc)
@@ -550,6 +550,7 @@ def run(paths: Iterable[str | os.PathLike], out: str | os.PathLike, options: Bat
     options.export_formats()  # an unknown format fails now
     sig = options.signature()
     out = Path(out)
+    found = discover(paths, out)  # a missing path fails before anything is written
     check_folder(out, create=True)
     cancel = cancel or threading.Event()
     t0 = time.perf_counter()
@@ -558,7 +559,6 @@ def run(paths: Iterable[str | os.PathLike], out: str | os.PathLike, options: Bat
     result = Outcome()
     try:
         sweep(out)
-        found = discover(paths, out)
         videos = _places(found, jobs)
         todo = []
         for v in videos:
@@ -598,6 +598,7 @@ def _dispatch(client, todo: list[Video], out: Path, options: BatchOptions, sig: 
 
     info = client.scheduler_info()
     result.workers = len(info.get("workers", {}))
+    names = {a: str(w.get("name", a)) for a, w in info.get("workers", {}).items()}
     if remote and "dashboard" in info.get("services", {}):
         status.dashboard = client.dashboard_link
     name = f"vsumgui-cancel-{uuid.uuid4().hex}"
@@ -614,7 +615,7 @@ def _dispatch(client, todo: list[Video], out: Path, options: BatchOptions, sig: 
                 return
             running[msg["video"]] = (msg["worker"], STAGES.get(msg["stage"], 0.0) + SPANS.get(msg["stage"], 0.0)
                                      * msg["frac"])
-            status.workers[msg["worker"]] = f"{Path(msg['video']).name} {msg['stage']} {msg['frac']:.0%}"
+            status.workers[names.get(msg["worker"], msg["worker"])] = f"{Path(msg['video']).name} {msg['stage']} {msg['frac']:.0%}"
             status.partial = sum(f for _, f in running.values())
 
     client.subscribe_topic(TOPIC, heard)
@@ -662,7 +663,7 @@ def _dispatch(client, todo: list[Video], out: Path, options: BatchOptions, sig: 
                 stop()
                 continue
             try:
-                _record(f, by_key[f.key], jobs, sig, status, result, running, lock, cancel)
+                _record(f, by_key[f.key], jobs, sig, status, result, running, lock, cancel, names)
                 finished.add(by_key[f.key].path)
                 if progress:
                     with lock:
@@ -680,7 +681,7 @@ def _dispatch(client, todo: list[Video], out: Path, options: BatchOptions, sig: 
 
 
 def _record(f, v: Video, jobs: JobList, sig: str, status: Status, result: Outcome, running: dict,
-            lock: threading.Lock, cancel: threading.Event) -> None:
+            lock: threading.Lock, cancel: threading.Event, names: dict[str, str]) -> None:
     """Put a finished task's record in the job list and the counts."""
     try:
         rec = f.result() if f.status == "finished" else None
@@ -698,7 +699,7 @@ def _record(f, v: Video, jobs: JobList, sig: str, status: Status, result: Outcom
     with lock:
         running.pop(v.path, None)
         if rec.get("worker"):
-            status.workers[rec["worker"]] = "idle"
+            status.workers[names.get(rec["worker"], rec["worker"])] = "idle"
         status.partial = sum(x for _, x in running.values())
         if state == "cancelled":
             jobs.put(v, sig, "pending", reason=None)
