@@ -76,7 +76,7 @@ def test_every_mode_keeps_the_contract(sample_summary, mode, ratio):
     check_contract(sample_summary.to_json(), ratio)
 
 
-def test_every_shared_video(shared_data, tmp_path):
+def test_every_shared_video(media_dir, tmp_path):
     assert len(VIDEOS) >= 3
     for v in VIDEOS:
         out = tmp_path / (v.stem + ".json")
@@ -99,9 +99,9 @@ def test_second_summarize_hits_cache_without_decoding(sample_video, monkeypatch,
         assert {"features", "picks", "n_frames", "fps", "change_points", "n_frame_per_seg"} <= set(f)
 
 
-def test_unreadable_cache_is_rebuilt(tmp_path, shared_data):
+def test_unreadable_cache_is_rebuilt(tmp_path, media_dir):
     src = tmp_path / "friday copy.mp4"
-    shutil.copy(shared_data / "videos" / "friday_cc0.mp4", src)
+    shutil.copy(media_dir / "friday_cc0.mp4", src)
     first = summarize(src)
     cache = features.cache_path(features.content_key(src), "efficientnet-lite0", 2.0)
     cache.write_bytes(b"not hdf5 at all")
@@ -158,12 +158,12 @@ def test_cli_as_module_and_methods_listing():
     assert "ctvsum" in r.stdout and "ready" in r.stdout
 
 
-def test_cancel_raises_and_writes_nothing(tmp_path, shared_data):
+def test_cancel_raises_and_writes_nothing(tmp_path, media_dir):
     import threading
 
     src = tmp_path / "flower.mp4"
     # trailing bytes give new content, so the features of other tests' copy are not reused
-    src.write_bytes((shared_data / "videos" / "flower_cc0.mp4").read_bytes() + b"\0" * 64)
+    src.write_bytes((media_dir / "flower_cc0.mp4").read_bytes() + b"\0" * 64)
     ev = threading.Event()
 
     def progress(stage, frac):

@@ -449,12 +449,12 @@ def test_cli_export(sample_summary, tmp_path, capsys):
 
 
 # --- an NTSC H.264/AAC MP4 ------------------------------------------------------------------
-def test_ntsc_mp4_edit_lists_and_accurate_clips(shared_data, tmp_path):
+def test_ntsc_mp4_edit_lists_and_accurate_clips(media_dir, tmp_path):
     """29.97 fps (30000/1001) H.264 with B-frames: exact rates in OTIO/FCPXML, drop-frame EDL,
     accurate clips with the selected number of frames."""
     from vsumgui.core.pipeline import Options, summarize
 
-    summary = summarize(shared_data / "videos" / "flower_cc0.mp4", Options(ratio=0.4, mode="highlight"))
+    summary = summarize(media_dir / "flower_cc0.mp4", Options(ratio=0.4, mode="highlight"))
     want = frames_of(summary)
     assert want, "the highlight mode should select part of the flower clip"
     result = export.export(summary, tmp_path, ["otio", "edl", "fcpxml", "clips"], accurate=True)

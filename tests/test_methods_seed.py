@@ -27,7 +27,7 @@ SMALL = {"chd": {"d_model": 64}, "visp": {}, "trim": {"width": 128}}
 
 
 @pytest.fixture(scope="module")
-def feats(shared_data) -> dict[str, np.ndarray]:
+def feats(media_dir) -> dict[str, np.ndarray]:
     """(T, 1280) features of each sample video, through the core cache (extracted once)."""
     assert len(VIDEOS) >= 3
     return {v.name: features.ensure(v)[0].features for v in VIDEOS}

@@ -23,7 +23,7 @@ def shot_ranks(summary, scores: np.ndarray) -> np.ndarray:
     return (rankdata(means) - 1) / max(1, len(means) - 1)
 
 
-def test_personalize_moves_keep_up_and_skip_down(sample_summary, tmp_path, shared_data):
+def test_personalize_moves_keep_up_and_skip_down(sample_summary, tmp_path, media_dir):
     s = summarize(sample_summary.video.path)  # a cache hit; the shared summary stays as the pipeline made it
     base = minmax(s.scores["ctvsum"].scores)
     before = shot_ranks(s, base)
@@ -45,14 +45,14 @@ def test_personalize_moves_keep_up_and_skip_down(sample_summary, tmp_path, share
     sel = s.select(0.3, "knapsack", name)
     assert set(keep) & set(sel.shots) and not set(skip) & set(sel.shots)
     # the saved head scores the person's next video, which has no labels
-    other = summarize(shared_data / "videos" / "friday_cc0.mp4")
+    other = summarize(media_dir / "friday_cc0.mp4")
     again = pers.personal_scores(other, "ann")
     assert again is not None and len(again.scores) == len(other.times)
     assert pers.curve_name("ann") not in other.scores
     assert pers.saved("ann", s.features.backbone) == pers.head_path("ann", s.features.backbone)
 
 
-def test_personalize_visp_finetunes_the_model_itself(sample_summary, tmp_path, shared_data):
+def test_personalize_visp_finetunes_the_model_itself(sample_summary, tmp_path, media_dir):
     """ViSP with a checkpoint: its own model is fine-tuned (Eq. 11 + regulariser), saved per
     profile as a ViSP checkpoint, and scores the next video; a head fit replaces it."""
     s = summarize(sample_summary.video.path)
@@ -92,7 +92,7 @@ def test_personalize_visp_finetunes_the_model_itself(sample_summary, tmp_path, s
                                    got.scores, atol=1e-6)
 
         # it scores the person's next video (no labels there), unlike the pretrained model
-        other = summarize(shared_data / "videos" / "friday_cc0.mp4")
+        other = summarize(media_dir / "friday_cc0.mp4")
         again = pers.personal_scores(other, "vi")
         assert again is not None and len(again.scores) == len(other.times)
         assert not np.allclose(again.scores, other.scores["visp"].scores, atol=1e-3)

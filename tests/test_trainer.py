@@ -34,7 +34,7 @@ def digest(path: Path) -> str:
 
 
 @pytest.fixture(scope="module")
-def library(tmp_path_factory, shared_data) -> Path:
+def library(tmp_path_factory, media_dir) -> Path:
     """The sample videos in nested folders, plus a damaged 'video' and a non-video file."""
     root = tmp_path_factory.mktemp("library")
     assert len(VIDEOS) >= 3

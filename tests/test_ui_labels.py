@@ -181,7 +181,7 @@ def test_personalize_without_labels_says_why(fresh, qtbot, sample_video):
     close(w, qtbot)
 
 
-def test_trainer_panel_pretrains_cancel_keeps_checkpoint(fresh, qtbot, tmp_path, sample_video, shared_data):
+def test_trainer_panel_pretrains_cancel_keeps_checkpoint(fresh, qtbot, tmp_path, sample_video, media_dir):
     """Tools → Trainer…: a 1-epoch run on the sample videos; a cancelled resume keeps that checkpoint."""
     import shutil
 
@@ -237,7 +237,7 @@ def test_trainer_panel_pretrains_cancel_keeps_checkpoint(fresh, qtbot, tmp_path,
     close(w, qtbot)
 
 
-def test_trainer_panel_pause_holds_and_continue_finishes(fresh, qtbot, tmp_path, shared_data):
+def test_trainer_panel_pause_holds_and_continue_finishes(fresh, qtbot, tmp_path, media_dir):
     """Pause right after Start and again mid-epoch: nothing advances while paused (steps, loss
     points, progress, elapsed time); Continue finishes the run."""
     import shutil

@@ -140,7 +140,7 @@ def test_play_summary_plays_only_chosen_shots(window, qtbot, sample_video):
     assert seen and all(s - frame <= t <= e + frame for t in seen)
 
 
-def test_cancel_midway_writes_nothing(window, qtbot, sample_video, shared_data, tmp_path, monkeypatch):
+def test_cancel_midway_writes_nothing(window, qtbot, sample_video, media_dir, tmp_path, monkeypatch):
     cache = tmp_path / "cache"
     monkeypatch.setenv("VSUMGUI_CACHE_DIR", str(cache))  # a cold cache: the run cannot be a cache hit
     assert paths.cache_dir() == cache
@@ -155,7 +155,7 @@ def test_cancel_midway_writes_nothing(window, qtbot, sample_video, shared_data, 
     assert window.run_panel.summarize_button.isEnabled() and not window.run_panel.cancel_button.isEnabled()
     assert [p for p in cache.rglob("*") if p.is_file()] == []  # no cache file, no temp file
     # the window is still usable: another video summarizes
-    assert window.open_video(shared_data / "videos" / "flower_cc0.mp4")
+    assert window.open_video(media_dir / "flower_cc0.mp4")
     s = summarize(window, qtbot)
     assert s.video.path.endswith("flower_cc0.mp4") and window.curves.curves
     assert [p.name for p in cache.rglob("*.h5")]  # this completed run did write its cache
@@ -191,7 +191,7 @@ def test_pipeline_failure_shows_message(window, qtbot, sample_video, monkeypatch
     assert window.run_panel.summarize_button.isEnabled()
 
 
-def test_drop_and_recent_files(window, qtbot, sample_video, shared_data):
+def test_drop_and_recent_files(window, qtbot, sample_video, media_dir):
     mime = QMimeData()
     mime.setUrls([QUrl.fromLocalFile(str(sample_video))])
     enter = QDragEnterEvent(QPoint(10, 10), Qt.DropAction.CopyAction, mime,
@@ -202,7 +202,7 @@ def test_drop_and_recent_files(window, qtbot, sample_video, shared_data):
                       Qt.KeyboardModifier.NoModifier)
     window.dropEvent(drop)
     assert window.path == sample_video
-    other = shared_data / "videos" / "friday_cc0.mp4"
+    other = media_dir / "friday_cc0.mp4"
     window.open_video(other)
     assert window.recent_files()[:2] == [str(other), str(sample_video)]
     window._fill_recent()
