@@ -22,7 +22,7 @@ from pathlib import Path
 
 from _media import ROOT, load_average
 
-VIDEOS = sorted((ROOT.parent / "shared" / "data" / "videos").glob("*"))
+VIDEOS = sorted((ROOT / "tests" / "data" / "videos").glob("*"))
 
 
 def library(folder: Path, copies: int) -> Path:
