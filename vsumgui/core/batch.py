@@ -272,18 +272,32 @@ def _todo(video: Video, row: dict | None, options: str, out: Path, retry_failed:
 
 # --- one job, on a worker ------------------------------------------------------------------------
 
-def _set_threads() -> None:
-    """The backbone's threads per worker: the cores over the worker's task threads (one thread
-    per worker by default), unless VSUMGUI_THREADS is set."""
+def _set_threads(threads: dict[str, int] | None) -> None:
+    """The backbone's threads in this worker: `threads[worker address]` (the host's cores over the
+    task threads of all its workers, worked out by the client), 1 for a worker that joined later;
+    VSUMGUI_THREADS in the worker's environment wins."""
     if os.environ.get("VSUMGUI_THREADS"):
         return
-    try:
+    n = 1
+    with contextlib.suppress(Exception):
         from distributed import get_worker
 
-        n = get_worker().state.nthreads
+        n = (threads or {}).get(get_worker().address, 1)
+    os.environ["VSUMGUI_THREADS"] = str(max(1, n))
+
+
+def threads_per_task(client) -> dict[str, int]:
+    """For each worker: its host's cores divided by the task threads of every worker on that host
+    (16 one-thread workers on a 16-core node: 1 each; one worker with one thread: 16)."""
+    info = client.scheduler_info().get("workers", {})
+    try:
+        cores = client.run(os.cpu_count)
     except Exception:
-        n = 1
-    os.environ["VSUMGUI_THREADS"] = str(max(1, (os.cpu_count() or 1) // max(1, n)))
+        cores = {}
+    on_host: dict[str, int] = {}
+    for w in info.values():
+        on_host[w.get("host", "")] = on_host.get(w.get("host", ""), 0) + int(w.get("nthreads", 1) or 1)
+    return {a: max(1, (cores.get(a) or 1) // max(1, on_host.get(w.get("host", ""), 1))) for a, w in info.items()}
 
 
 def _thumbs(path: str, segments: list, height: int = 72, most: int = 8) -> bytes:
@@ -329,7 +343,8 @@ def _curve(times, scores, segments, duration: float, size: tuple[int, int] = (48
     return buf.tobytes() if ok else b""
 
 
-def run_job(video: Video, out: str, options: BatchOptions, event: str | None = None) -> dict:
+def run_job(video: Video, out: str, options: BatchOptions, event: str | None = None,
+            threads: dict[str, int] | None = None) -> dict:
     """Summarize one video and write its outputs (runs on a worker; also callable in-process).
 
     Returns a record for the job list: state "done", "failed" (reason: one line) or "cancelled".
@@ -338,7 +353,7 @@ def run_job(video: Video, out: str, options: BatchOptions, event: str | None = N
     from vsumgui.core.atomic import write_text
     from vsumgui.core.pipeline import summarize
 
-    _set_threads()
+    _set_threads(threads)
     start = time.perf_counter()
     cancel = threading.Event()
     name = _worker_name()
@@ -619,9 +634,10 @@ def _dispatch(client, todo: list[Video], out: Path, options: BatchOptions, sig: 
             status.partial = sum(f for _, f in running.values())
 
     client.subscribe_topic(TOPIC, heard)
+    threads = threads_per_task(client)
     futures = []
     for i, v in enumerate(todo):
-        f = client.submit(run_job, v, str(out.absolute()), options, name, pure=False,
+        f = client.submit(run_job, v, str(out.absolute()), options, name, threads, pure=False,
                           key=f"vsumgui-{i}-{uuid.uuid4().hex[:8]}")
         by_key[f.key] = v
         futures.append(f)
