@@ -207,3 +207,15 @@ def test_cli_arguments(tmp_path, capsys):
     assert e.value.code == 2
     assert main(["batch", str(tmp_path / "nothing"), "--out", str(tmp_path / "o"), "-q"]) == 1
     assert "no such file or folder" in capsys.readouterr().err
+
+
+def test_library_rows(library, first, tmp_path):
+    """What the window's library list shows: every video found, with its job-list state."""
+    out, _, _ = first
+    rows = batch.library(library, out)
+    assert [(p.split("/")[-1], r["state"]) for p, r in ((r["path"], r) for r in rows)] == [
+        ("bunny.webm", "done"), ("flower.mp4", "done"), ("damaged.mp4", "failed"), ("friday", "done")]
+    assert all(r["thumbs"] for r in rows if r["state"] == "done")
+    assert [r["state"] for r in batch.library(library, tmp_path / "none")] == [None] * 4
+    assert not (tmp_path / "none").exists()  # listing writes nothing
+    assert batch.library_folder(library) == batch.library_folder(str(library) + "/")

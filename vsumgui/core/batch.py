@@ -270,6 +270,32 @@ def _todo(video: Video, row: dict | None, options: str, out: Path, retry_failed:
     return True  # pending or cancelled
 
 
+def library_folder(folder: str | os.PathLike) -> Path:
+    """Where the window keeps a folder's batch outputs and job list: the user's data folder, not
+    the video folder (which may be read-only or someone else's)."""
+    import hashlib
+
+    from vsumgui.core import paths
+    from vsumgui.core.export import safe_name
+
+    folder = Path(folder).absolute()
+    digest = hashlib.blake2b(str(folder).encode(), digest_size=4).hexdigest()
+    return paths.data_dir() / "library" / f"{safe_name(folder.name, 'folder')}-{digest}"
+
+
+def library(folder: str | os.PathLike, out: str | os.PathLike) -> list[dict]:
+    """The folder's videos, each with its job-list row when `out` has one (state None: never run)."""
+    found = discover([folder], out)
+    known = {}
+    if (Path(out) / DB_NAME).exists():
+        jobs = JobList(out)
+        try:
+            known = {r["path"]: r for r in jobs.rows()}
+        finally:
+            jobs.close()
+    return [known.get(str(p)) or {"path": str(p), "state": None} for p, _ in found]
+
+
 # --- one job, on a worker ------------------------------------------------------------------------
 
 def _set_threads(threads: dict[str, int] | None) -> None:
