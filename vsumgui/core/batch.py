@@ -380,6 +380,9 @@ def run_job(video: Video, out: str, options: BatchOptions, event: str | None = N
     from vsumgui.core.pipeline import summarize
 
     _set_threads(threads)
+    from vsumgui.core.atomic import protect
+
+    protect(video.path)  # no output may replace the video itself
     start = time.perf_counter()
     cancel = threading.Event()
     name = _worker_name()
