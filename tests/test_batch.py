@@ -174,7 +174,7 @@ def test_cancel_leaves_no_partial_output(library, scheduler, tmp_path):
     res = batch.run([lib], out, BatchOptions(methods=["ctvsum"], sample_rate=4.0, export=True), cluster=scheduler,
                     progress=progress, cancel=cancel)
     assert res.cancelled and res.ran == 0
-    assert sorted(p.name for p in out.rglob("*")) == ["index.csv", "index.html", batch.DB_NAME]
+    assert sorted(p.name for p in out.rglob("*")) == [".vsumgui-batch.lock", "index.csv", "index.html", batch.DB_NAME]
     assert [r["state"] for r in _rows(out).values()] == ["pending"]
     done = batch.run([lib], out, BatchOptions(methods=["ctvsum"], sample_rate=4.0, export=True), cluster=scheduler)
     assert (done.ran, done.done) == (1, 1) and (out / "bunny-summary.json").exists()
@@ -219,3 +219,19 @@ def test_library_rows(library, first, tmp_path):
     assert [r["state"] for r in batch.library(library, tmp_path / "none")] == [None] * 4
     assert not (tmp_path / "none").exists()  # listing writes nothing
     assert batch.library_folder(library) == batch.library_folder(str(library) + "/")
+
+
+def test_one_run_per_output_folder(library, tmp_path):
+    """A second run on the same OUT at the same time is refused (it would sweep the first one's
+    temporary files); the lock goes with the run."""
+    import fcntl
+
+    from vsumgui.core.errors import VsumError
+
+    out = tmp_path / "out"
+    out.mkdir()
+    with open(out / ".vsumgui-batch.lock", "a") as held:
+        fcntl.flock(held, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        with pytest.raises(VsumError, match="another batch is writing to this folder"):
+            batch.run([library / "notes.txt"], out, OPTS)
+    assert batch.run([library / "notes.txt"], out, OPTS).total == 0  # free again: a file that is no video

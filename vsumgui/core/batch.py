@@ -568,6 +568,26 @@ def connect(workers: int | None = None, cluster: str | None = None):
             lc.close()
 
 
+@contextlib.contextmanager
+def _only_run(out: Path):
+    """One run per output folder at a time (a second one would sweep the first one's temporary
+    files): an exclusive lock on OUT/.vsumgui-batch.lock, released by the system if we die."""
+    try:
+        import fcntl
+    except ImportError:  # Windows: no advisory locks here; one run at a time is then the user's care
+        yield
+        return
+    with open(out / ".vsumgui-batch.lock", "a") as f:
+        try:
+            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError as e:
+            raise VsumError(f"{out}: another batch is writing to this folder now") from e
+        try:
+            yield
+        finally:
+            fcntl.flock(f, fcntl.LOCK_UN)
+
+
 def sweep(out: Path) -> None:
     """Remove temporary files a killed run left in OUT (atomic writes name them `.<name>.*.part`)."""
     for d, dirs, names in os.walk(out):
@@ -587,7 +607,6 @@ def run(paths: Iterable[str | os.PathLike], out: str | os.PathLike, options: Bat
     ones. `cancel` (or Ctrl-C) stops the running jobs cleanly: their files are not written, they
     stay to do, and the index shows what is done. `client`: an existing distributed Client to use.
     """
-    from vsumgui.core import report
     from vsumgui.core.export import check_folder
 
     options = options or BatchOptions()
@@ -597,6 +616,14 @@ def run(paths: Iterable[str | os.PathLike], out: str | os.PathLike, options: Bat
     found = discover(paths, out)  # a missing path fails before anything is written
     check_folder(out, create=True)
     cancel = cancel or threading.Event()
+    with _only_run(out):
+        return _run(found, out, options, sig, workers, cluster, retry_failed, progress, cancel, client)
+
+
+def _run(found, out: Path, options: BatchOptions, sig: str, workers, cluster, retry_failed: bool, progress,
+         cancel: threading.Event, client) -> Outcome:
+    from vsumgui.core import report
+
     t0 = time.perf_counter()
     jobs = JobList(out)
     status = Status()
