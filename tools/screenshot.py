@@ -53,7 +53,7 @@ def main(argv: list[str]) -> int:
             QTimer.singleShot(200, wait_for_thumbnails)
             return
         # show a frame from the middle of the first chosen segment, then grab
-        seg = w.summary.selection.segments[0]
+        seg = w.chosen.segments[0]
         w.preview.seek((seg[0] + seg[1]) / 2)
         QTimer.singleShot(1500, grab)
 

@@ -12,8 +12,7 @@ from PySide6.QtWidgets import (QCheckBox, QDialog, QFileDialog, QGridLayout, QHB
 
 from vsumgui.core import export
 from vsumgui.core.errors import VsumError
-from vsumgui.ui import worker as workers
-from vsumgui.ui.worker import Job
+from vsumgui.ui.jobs import Job, JobSlot
 
 
 class ExportWorker(Job):
@@ -41,7 +40,7 @@ class ExportDialog(QDialog):
         super().__init__(parent)
         self.setWindowTitle("Export summary")
         self.summary = summary
-        self.worker: ExportWorker | None = None
+        self.slot = JobSlot(self)
         self.last_message = ""
         self.checks: dict[str, QCheckBox] = {}
         grid = QGridLayout()
@@ -108,15 +107,11 @@ class ExportDialog(QDialog):
             return self.say(f"Cannot export: {e}.")
         if existing and not self.confirm_overwrite(existing):
             return self.say("Nothing exported: the existing files were kept.")
-        self.worker = ExportWorker(self.summary, out, formats, self.accurate.isChecked(), bool(existing))
-        # bound methods, not lambdas: a slot of this dialog runs in the GUI thread (queued)
-        self.worker.progress.connect(self._progress)
-        self.worker.finished.connect(self._finished)
-        self.worker.failed.connect(self._ended)
-        self.worker.cancelled.connect(self._cancelled)
+        self.slot.start(ExportWorker(self.summary, out, formats, self.accurate.isChecked(), bool(existing)),
+                        progress=self._progress, finished=self._finished, failed=self._ended,
+                        cancelled=self._cancelled)
         self.export_button.setEnabled(False)
         self.cancel_button.setText("Cancel")
-        workers.start(self.worker)
 
     def _progress(self, stage: str, frac: float) -> None:
         self.bar.setValue(int(frac * 1000))
@@ -136,15 +131,14 @@ class ExportDialog(QDialog):
         self.cancel_button.setText("Close")
 
     def running(self) -> bool:
-        return self.worker is not None and self.worker.thread is not None and self.worker.thread.isRunning()
+        return self.slot.busy
 
     def cancel_or_close(self) -> None:
         if self.running():
-            self.worker.cancel()
+            self.slot.cancel()
         else:
             self.close()
 
-    def closeEvent(self, event) -> None:
-        if self.running():
-            workers.stop(self.worker)
+    def closeEvent(self, event) -> None:  # noqa: N802
+        self.slot.stop()
         super().closeEvent(event)

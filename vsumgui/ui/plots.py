@@ -270,6 +270,13 @@ class CurvesView(QWidget):
         for lines in self.shot_lines:
             lines.setData(xs, ys)
 
+    @staticmethod
+    def breakdown_for(summary: Summary, driver: str | None) -> str | None:
+        """The driving method when it has parts, else the first computed method with parts (CTVSUM)."""
+        if driver in summary.scores and summary.scores[driver].components:
+            return driver
+        return next((n for n, ms in summary.scores.items() if ms.components), None)
+
     def set_breakdown(self, summary: Summary, name: str | None) -> None:
         for item in self.parts.values():
             self.parts_plot.removeItem(item)
