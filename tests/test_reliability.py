@@ -886,7 +886,7 @@ def test_an_internal_error_is_one_line_and_a_crash_report(media, tmp_path, capsy
                                        (["sumarize", "x.mp4"], "did you mean 'summarize'?"),
                                        (["summarise", "x.mp4", "--fast"], "did you mean 'summarize'?"),
                                        (["metods"], "did you mean 'methods'?"),
-                                       (["nothing-like-it.mp4"], "commands: summarize, methods, eval")])
+                                       (["nothing-like-it.mp4"], "commands: summarize, batch, methods, eval")])
 def test_a_typo_is_a_usage_error_and_never_opens_the_window(argv, hint, capsys, monkeypatch):
     monkeypatch.setattr("vsumgui.ui.app.run", lambda *a: pytest.fail("opened the window"))
     assert main(argv) == 2

@@ -144,6 +144,28 @@ def cmd_summarize(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_batch(args: argparse.Namespace) -> int:
+    """Summarize every video under the paths into --out (see vsumgui/core/batch.py)."""
+    from vsumgui.core import batch
+
+    opts = batch.BatchOptions(methods=args.method or None, driver=args.driver, ratio=args.ratio, mode=args.mode,
+                              sample_rate=args.sample_rate, fast=args.fast, checkpoints=dict(args.checkpoint or []),
+                              export=args.export or bool(args.formats), formats=args.formats,
+                              cut=args.cut)
+    cancel = threading.Event()
+    res = batch.run(args.paths, args.out, opts, workers=args.workers, cluster=args.cluster,
+                    retry_failed=args.retry_failed, progress=None if args.quiet else batch.TextBar(), cancel=cancel)
+    print(f"{res.total} videos: {res.done} summarized, {res.skipped} done before, "
+          f"{len(res.failed)} failed ({res.seconds:.1f} s{f' on {res.workers} workers' if res.workers else ''})")
+    for path, reason in res.failed:
+        print(f"  failed: {path}: {reason}")
+    print(f"index: {Path(args.out) / 'index.html'}")
+    if res.cancelled:
+        print("vsumgui: interrupted (run the same command again to go on)", file=sys.stderr)
+        return 130
+    return 1 if res.failed else 0
+
+
 def cmd_methods(args: argparse.Namespace) -> int:
     for name in methods.names():
         m = methods.create(name)
@@ -244,6 +266,37 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     s.add_argument("-v", "--verbose", action="store_true", help="show FFmpeg's own messages")
     s.set_defaults(func=cmd_summarize)
+    b = sub.add_parser("batch", help="summarize every video in folders, on this machine or a Dask cluster",
+                       description="One job per video (found by probing), run on a local Dask cluster or an "
+                       "existing scheduler; writes OUT/<folder>/<name>-summary.json, the exports, OUT/index.html "
+                       "and OUT/index.csv. Running it again skips the videos done before.")
+    b.add_argument("paths", nargs="+", metavar="PATH", help="folders (walked recursively) or video files")
+    b.add_argument("--out", required=True, metavar="OUT", help="output folder (also holds the job list)")
+    b.add_argument("--method", nargs="+", metavar="NAME", help="methods to compute (default: every ready one)")
+    b.add_argument("--driver", help="method whose scores drive the selection (default: the first)")
+    b.add_argument("--ratio", type=number(0, 1, lo_open=True), default=0.15,
+                   help="summary length as a fraction, in (0, 1] (default 0.15)")
+    b.add_argument("--mode", choices=MODES, default=DEFAULT_MODE, help=f"how shots are chosen (default {DEFAULT_MODE})")
+    b.add_argument("--sample-rate", type=number(0, MAX_RATE, lo_open=True), default=2.0,
+                   help=f"frames sampled per second, in (0, {MAX_RATE:g}] (default 2)")
+    b.add_argument("--checkpoint", type=_checkpoint, action="append", metavar="METHOD=FILE",
+                   help="use this checkpoint for a method (repeatable)")
+    b.add_argument("--fast", action="store_true", help="decode keyframes only (many times faster)")
+    b.add_argument("--export", action="store_true", help="also write the exports beside each JSON")
+    b.add_argument("--formats", type=_formats, metavar="LIST", help="exports to write (implies --export; "
+                   "default: the edit lists edl,otio,fcpxml,csv,llc)")
+    b.add_argument("--cut", choices=("exact", "smart", "keyframe"), default=None,
+                   help="how clips and the summary video are cut (as for summarize; default exact)")
+    b.add_argument("--accurate", dest="cut", action="store_const", const="exact", help="same as --cut exact")
+    where = b.add_mutually_exclusive_group()
+    where.add_argument("--workers", type=number(1, 1024, integer=True), metavar="N",
+                       help="local worker processes, one thread each (default: one per core, within memory)")
+    where.add_argument("--cluster", metavar="ADDRESS", help="use this Dask scheduler (e.g. tcp://host:8786) "
+                       "instead of a local cluster; its workers need vsumgui and the videos at the same paths")
+    b.add_argument("--retry-failed", action="store_true", help="also redo the videos that failed before")
+    b.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    b.add_argument("-v", "--verbose", action="store_true", help="show FFmpeg's own messages")
+    b.set_defaults(func=cmd_batch)
     m = sub.add_parser("methods", help="list methods and whether each is ready")
     m.set_defaults(func=cmd_methods)
     e = sub.add_parser("eval", help="evaluate on TVSum / SumMe: F1 at 15 %%, Kendall tau-b, Spearman rho",

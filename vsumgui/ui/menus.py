@@ -26,6 +26,8 @@ def build(window) -> None:
     file_menu, label_menu, summary_menu = bar.addMenu("&File"), bar.addMenu("&Labels"), bar.addMenu("&Summary")
     tools_menu, play_menu = bar.addMenu("&Tools"), bar.addMenu("&Playback")
     window.open_action = action("&Open…", window.open_dialog, std.Open, "Open a video file", file_menu)
+    window.open_folder_action = action("Open &Folder…", window.library.open_dialog, "Ctrl+Shift+O",
+                                       "List a folder's videos and summarize them all in the background", file_menu)
     window.recent_menu = file_menu.addMenu("Open &Recent")
     window.recent_menu.aboutToShow.connect(lambda: window.prefs.fill_recent(window.recent_menu, window.open_video))
     file_menu.addSeparator()

@@ -17,6 +17,7 @@ from vsumgui.ui import compat, menus
 from vsumgui.ui.controls import ProfileRow, RunPanel, SelectionPanel
 from vsumgui.ui.exporting import Exporter
 from vsumgui.ui.labeling import Labels
+from vsumgui.ui.library import Library
 from vsumgui.ui.personal import Personalizer
 from vsumgui.ui.plots import CurvesView, MethodList
 from vsumgui.ui.preview import Preview
@@ -59,6 +60,7 @@ class MainWindow(QMainWindow):
         self.summarizer = Summarizer(self.run_panel, self)
         self.personalizer = Personalizer(self.labels, self.run_panel, self)
         self.exporter = Exporter(self)
+        self.library = Library(self)  # File → Open Folder…
         self.profile_box.addItems(self.labels.profiles())
         self.profile_box.setCurrentText(self.labels.profile)
         menus.build(self)
@@ -337,6 +339,7 @@ class MainWindow(QMainWindow):
             self.trainer.close()
         self.summarizer.stop()
         self.personalizer.slot.stop()
+        self.library.stop()
         self.preview.unload()
         self.labels.close()
         super().closeEvent(event)
