@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import gc
 import threading
+import weakref
+
+from PySide6.QtCore import QObject
 
 from vsumgui.core.errors import VsumError, check_cancel
 from vsumgui.ui import jobs
@@ -80,3 +84,37 @@ def test_stop_waits_for_every_thread_of_the_slot(qtbot):
     slot.stop()  # the window closing: both threads have ended when it returns
     assert not slot.busy
     assert first.thread.isFinished() and second.thread.isFinished()
+
+
+class Owner(QObject):
+    """A controller as the window has them: a slot of its own, handlers that are its methods."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.slot = JobSlot(self)
+        self.got: list = []
+
+    def start(self, job: Job) -> None:
+        self.slot.start(job, progress=lambda s, f: self.got.append(f), finished=self.got.append)
+
+
+def test_an_owner_dropped_with_its_handlers_is_freed_safely(qtbot):
+    """The handlers hold the owner (owner -> slot -> relay -> handler -> owner): dropping it once its
+    job is done, or while it runs, frees it by reference counting, not from inside a relay's own
+    deletion (that deleted the relay twice: a segfault in Qt's event processing)."""
+    gc.disable()  # the cycle collector must not be what frees the owner (nor hide a double delete)
+    try:
+        for drop_while_running in (False, True):
+            gate = threading.Event()
+            owner = Owner()
+            owner.start(Counting(2, gate))
+            gone = weakref.ref(owner)
+            if not drop_while_running:
+                gate.set()
+                qtbot.waitUntil(lambda: not owner.slot.busy, timeout=10_000)
+                assert owner.got == [0.5, 1.0, 2]
+            del owner
+            gate.set()
+            qtbot.waitUntil(lambda: gone() is None and jobs.running() == 0, timeout=10_000)
+    finally:
+        gc.enable()

@@ -8,7 +8,7 @@ import threading
 import traceback
 from typing import Callable
 
-from PySide6.QtCore import QObject, Qt, QThread, Signal, Slot
+from PySide6.QtCore import QObject, Qt, QThread, QTimer, Signal, Slot
 
 from vsumgui.core.errors import Cancelled, VsumError
 
@@ -120,10 +120,14 @@ def stop(job: Job | None, wait_ms: int = 10000) -> None:
 
 
 class _Relay(QObject):
-    """Passes one signal of one job to a handler in the GUI thread, while the job is current."""
+    """Passes one signal of one job to a handler in the GUI thread, while the job is current.
+
+    Made in the GUI thread (so Qt queues the job's signals to it) with no parent: only
+    `JobSlot._relays`, then the release in `JobSlot._on_done`, hold it (see there).
+    """
 
     def __init__(self, slot: JobSlot, handler: Callable) -> None:
-        super().__init__(slot)
+        super().__init__()
         self.slot, self.handler = slot, handler
 
     def relay(self, *args) -> None:  # a method of a GUI-thread object: Qt queues the call here
@@ -189,8 +193,16 @@ class JobSlot(QObject):
 
     def _on_done(self) -> None:
         job = self.sender()
-        for relay in self._relays.pop(job, []):
-            relay.deleteLater()  # after the signals already queued to it
+        # The job's relays go now, from the event loop. A handler is often a method or lambda of
+        # this slot's owner, so a relay may hold the owner's last reference (owner -> slot ->
+        # relay -> handler -> owner). Relays that were children of this slot and deleteLater'd
+        # freed the owner from inside a relay's own destructor; the owner then deleted this slot
+        # and, again, the relay being destroyed: a segfault in QObject::~QObject during event
+        # processing. Parentless and released by a zero timer, a relay is deleted by Python
+        # alone, and the owner, if that was its last reference, outside any call of this slot.
+        # `done` is the job's last signal and its thread's queue is in order, so nothing more
+        # is queued to these relays.
+        QTimer.singleShot(0, self._relays.pop(job, []).clear)
         if job in self._retired:
             self._retired.remove(job)
         if job is self.job:
