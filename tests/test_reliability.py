@@ -38,7 +38,7 @@ from test_ui_window import window  # noqa: F401  (fixture)
 from trainer import data as tdata, loop
 from trainer.cli import main as train_main
 from vsumgui.cli import main
-from vsumgui.core import checkpoints, export, features, methods, paths
+from vsumgui.core import atomic, checkpoints, export, features, methods, paths
 from vsumgui.core.errors import VsumError
 from vsumgui.core.labels import KEEP, LabelStore
 from vsumgui.core.pipeline import Options, summarize
@@ -442,13 +442,13 @@ def test_disk_full_during_cache_write(media, tmp_path, monkeypatch, capsys):
     opts = Options(methods=["uniform-sampling"])
     before = {p: p.stat().st_mtime_ns for p in cache_files()}
     hit = full_disk(monkeypatch)
-    with pytest.raises(VsumError, match=r"^cannot save the features in the cache \(.*\.h5: the disk is full\)$"):
-        summarize(src, opts)
-    out = tmp_path / "o.json"
-    assert main(["summarize", str(src), "--json", str(out), "-q"]) == 1
-    assert "the disk is full" in one_error_line(capsys.readouterr().err)
-    assert hit and not out.exists()
-    assert {p: p.stat().st_mtime_ns for p in cache_files()} == before  # nothing half-written, nothing lost
+    # a cache, not data (issue 15): the summary is made without it, and says so in one line
+    s = summarize(src, opts)
+    assert not s.cache_hit and s.video.duration == pytest.approx(6.0, abs=0.05)
+    assert len(s.notes) == 1 and "the feature cache cannot be written" in s.notes[0] and "disk is full" in s.notes[0]
+    assert s.to_json()["warnings"] == []  # about this run, not the video
+    after = {p: p.stat().st_mtime_ns for p in cache_files() if p.parent.name != "models"}  # the backbone's own file
+    assert hit and after == {p: t for p, t in before.items() if p.parent.name != "models"}  # nothing half-written
     monkeypatch.undo()  # space again: it works, and the cache is written
     assert not summarize(src, opts).cache_hit and summarize(src, opts).cache_hit
 
@@ -731,3 +731,284 @@ def test_the_ast_check_finds_what_it_forbids():
             "sp.run('ls', shell=True)\nos.system('ls')\ntorch.load('x')\nloads(b'')\n")
     names = [n for n, _ in resolved_calls(ast.parse(code))]
     assert names == ["subprocess.run", "os.system", "torch.load", "pickle.loads"]
+
+
+# --- issue 15: outputs never replace what is not theirs --------------------------------------
+def no_work(monkeypatch) -> None:
+    def boom(*a, **kw):
+        raise AssertionError("started the work before refusing the output")
+
+    monkeypatch.setattr("vsumgui.core.pipeline.summarize", boom)
+
+
+@pytest.mark.parametrize("opt", ["--json", "--csv"])
+def test_output_onto_the_input_video_is_refused(opt, media, tmp_path, capsys, monkeypatch):
+    video = tmp_path / "v.mp4"
+    video.write_bytes(media.get("short").read_bytes())
+    twin = tmp_path / "twin.mp4"
+    os.link(video, twin)  # the same file under another name
+    before = video.read_bytes()
+    no_work(monkeypatch)
+    for out in (video, twin):
+        assert main(["summarize", str(video), opt, str(out), "-q"]) == 1
+        assert "is the input video" in one_error_line(capsys.readouterr().err)
+    assert video.read_bytes() == before and sorted(p.name for p in tmp_path.iterdir()) == ["twin.mp4", "v.mp4"]
+
+
+def test_outputs_that_are_not_files_are_refused(media, tmp_path, capsys, monkeypatch):
+    import socket
+
+    no_work(monkeypatch)
+    fifo = tmp_path / "fifo.json"
+    os.mkfifo(fifo)
+    sock_path = tmp_path / "s.json"
+    sock = socket.socket(socket.AF_UNIX)
+    sock.bind(str(sock_path))
+    loop_link = tmp_path / "loop.json"
+    loop_link.symlink_to(loop_link)
+    cases = {fifo: "named pipe", sock_path: "socket", Path(os.devnull): "device", tmp_path: "folder",
+             loop_link: "loop of symbolic links", tmp_path / "fifo.json" / "x.json": "not a folder"}
+    try:
+        for out, word in cases.items():
+            assert main(["summarize", str(media.get("short")), "--json", str(out), "-q"]) == 1, out
+            assert word in one_error_line(capsys.readouterr().err)
+            with pytest.raises(VsumError, match=word):  # every writer gets the same guard
+                atomic.write_text(out, "{}")
+    finally:
+        sock.close()
+    assert fifo.is_fifo() and sock_path.is_socket() and loop_link.is_symlink()
+    assert not [p for p in tmp_path.iterdir() if p.name.endswith(".part")]
+
+
+def test_a_symlinked_output_replaces_its_target_and_stays_a_link(media, tmp_path, capsys):
+    real = tmp_path / "real" / "out.json"
+    real.parent.mkdir()
+    real.write_text("old")
+    link = tmp_path / "out.json"
+    link.symlink_to(real)
+    assert main(["summarize", str(media.get("short")), "--json", str(link), "-q"]) == 0
+    assert link.is_symlink() and os.readlink(link) == str(real)
+    assert json.loads(real.read_text())["video"]["duration"] == pytest.approx(1.2, abs=0.05)
+    # a dangling link into a missing folder: that folder was never named by the user, so not made
+    dangling = tmp_path / "dangling.json"
+    dangling.symlink_to(tmp_path / "nowhere" / "x.json")
+    with pytest.raises(VsumError, match="no such folder"):
+        atomic.write_text(dangling, "{}")
+    assert not (tmp_path / "nowhere").exists()
+    # a path the user named gets its missing folders; one the program derives does not
+    atomic.write_text(tmp_path / "a" / "b" / "c.json", "{}")
+    assert (tmp_path / "a" / "b" / "c.json").read_text() == "{}"
+    with pytest.raises(VsumError, match="no such folder"):
+        atomic.write_text(tmp_path / "d" / "e.json", "{}", parents=False)
+    assert not (tmp_path / "d").exists()
+
+
+def test_a_replaced_file_keeps_its_mode(tmp_path):
+    out = tmp_path / "x.csv"
+    out.write_text("old")
+    out.chmod(0o600)
+    atomic.write_text(out, "new")
+    assert out.read_text() == "new" and (out.stat().st_mode & 0o777) == 0o600
+
+
+# --- issue 15: every number validated where it enters -----------------------------------------
+BAD_FLAGS = [("--sample-rate", v) for v in ("-1", "0", "nan", "inf", "-inf", "1e9", "x")] + \
+            [("--ratio", v) for v in ("0", "-0.1", "1.5", "nan", "inf")] + \
+            [("--crossfade", v) for v in ("-1", "nan", "inf", "1e6")]
+
+
+@pytest.mark.parametrize("flag,value", BAD_FLAGS)
+def test_bad_numbers_exit_2_naming_the_flag(flag, value, media, capsys, monkeypatch):
+    no_work(monkeypatch)
+    with pytest.raises(SystemExit) as e:
+        main(["summarize", str(media.get("short")), f"{flag}={value}", "--export", "/nonexistent-dir"])
+    assert e.value.code == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and f"argument {flag}: must be a number" in err[0] and repr(value) in err[0]
+
+
+@pytest.mark.parametrize("hp", ["lr=nan", "lr=-1", "lr=0", "lr=inf", "heads=0", "heads=3", "window=0", "window=1",
+                                "dropout=5", "dropout=1", "dropout=-0.1", "layers=1.5", "d_model=abc", "bogus=1"])
+def test_bad_hyper_parameters_exit_2_before_any_work(hp, train_h5, tmp_path, capsys, monkeypatch):
+    def boom(*a, **kw):
+        raise AssertionError("started the work before checking --hp")
+
+    monkeypatch.setattr(tdata, "from_h5", boom)
+    monkeypatch.setattr(loop, "fit", boom)
+    assert train_main(train_args(train_h5, tmp_path / "ck.pt", 1, "-q", "--hp", hp)) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith(f"vsumgui-train pretrain: error: --hp {hp.split('=')[0]}")
+    assert "must" in err[0] or "unknown" in err[0]
+    with pytest.raises(VsumError):  # the trainer itself checks too (an API user)
+        loop._hparams(methods.method_class("ctvsum"), dict([hp.split("=")]))
+
+
+@pytest.mark.parametrize("flag", ["--epochs", "--batch-size", "--windows-per-video", "--sample-rate"])
+def test_bad_trainer_flags_exit_2(flag, train_h5, tmp_path, capsys):
+    with pytest.raises(SystemExit) as e:
+        train_main([*train_args(train_h5, tmp_path / "ck.pt", 1, "-q"), flag, "0"])
+    assert e.value.code == 2 and f"argument {flag}: must be" in capsys.readouterr().err
+
+
+@pytest.mark.timeout(30)
+@pytest.mark.parametrize("rate", [-1.0, 0.0, math.nan, math.inf, -math.inf, 1e9])
+def test_the_samplers_refuse_a_bad_rate_at_once(rate, media):
+    for sampler in (iter_samples, iter_keyframes):
+        with pytest.raises(ValueError, match=r"sample_rate: must be a number > 0 and at most 120"):
+            next(sampler(media.get("short"), rate))
+    with pytest.raises(ValueError, match="sample_rate: must be"):
+        summarize(media.get("short"), Options(sample_rate=rate, use_cache=False))
+
+
+def test_the_selection_refuses_a_bad_ratio(plain_summary):
+    for ratio in (0.0, -1.0, 1.5, math.nan, math.inf):
+        with pytest.raises(ValueError, match="ratio: must be a number > 0 and at most 1"):
+            plain_summary.select(ratio)
+
+
+# --- issue 15: one line for every failure; a typo is a typo -----------------------------------
+def test_an_internal_error_is_one_line_and_a_crash_report(media, tmp_path, capsys, monkeypatch):
+    def bug(*a, **kw):
+        raise ZeroDivisionError("a bug of ours")
+
+    monkeypatch.setenv("VSUMGUI_STATE_DIR", str(tmp_path / "state"))
+    monkeypatch.setattr("vsumgui.core.pipeline.summarize", bug)
+    assert main(["summarize", str(media.get("short")), "-q"]) == 70
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("vsumgui: internal error (ZeroDivisionError: a bug of ours)")
+    report = Path(err[0].rsplit("a crash report is in ", 1)[1])
+    assert report.parent == tmp_path / "state"
+    text = report.read_text()
+    assert "Traceback" in text and "a bug of ours" in text and "summarize" in text and "numpy" in text
+
+
+@pytest.mark.parametrize("argv,hint", [(["sumarize"], "did you mean 'summarize'?"),
+                                       (["sumarize", "x.mp4"], "did you mean 'summarize'?"),
+                                       (["summarise", "x.mp4", "--fast"], "did you mean 'summarize'?"),
+                                       (["metods"], "did you mean 'methods'?"),
+                                       (["nothing-like-it.mp4"], "commands: summarize, methods, eval")])
+def test_a_typo_is_a_usage_error_and_never_opens_the_window(argv, hint, capsys, monkeypatch):
+    monkeypatch.setattr("vsumgui.ui.app.run", lambda *a: pytest.fail("opened the window"))
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith(f"vsumgui: error: {argv[0]!r} is neither a file nor a command")
+    assert hint in err[0]
+
+
+def test_no_display_is_one_line(media, capsys, monkeypatch):
+    for var in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setattr("vsumgui.ui.app.run", lambda *a: pytest.fail("opened the window"))
+    assert main([str(media.get("short"))]) == 1
+    assert "no display" in one_error_line(capsys.readouterr().err)
+
+
+def test_a_read_only_cache_means_a_summary_without_it(media, tmp_path, capsys, monkeypatch):
+    ro = _unwritable(tmp_path / "ro")
+    try:
+        monkeypatch.setenv("VSUMGUI_CACHE_DIR", str(ro / "cache"))
+        out = tmp_path / "o.json"
+        assert main(["summarize", str(media.get("short")), "--json", str(out), "-q", "--method", "uniform-sampling"]) == 0
+        printed, err = capsys.readouterr()
+        line = err.strip().splitlines()
+        assert len(line) == 1 and line[0].startswith("vsumgui: warning: the feature cache cannot be written")
+        assert json.loads(out.read_text())["video"]["duration"] == pytest.approx(1.2, abs=0.05)
+    finally:
+        _release(ro)
+
+
+# --- issue 15: damaged media decoded as far as FFmpeg can -------------------------------------
+def ffmpeg_decoded(path: Path) -> float:
+    """Seconds of video FFmpeg itself decodes (frames at 25 fps), as `ffmpeg -i F -f null -`."""
+    r = subprocess.run([FFMPEG, "-hide_banner", "-nostdin", "-i", str(path), "-map", "0:v:0", "-f", "null", "-"],
+                       capture_output=True, text=True, errors="replace", timeout=120)
+    frames = [int(x) for x in __import__("re").findall(r"frame=\s*(\d+)", r.stderr)]
+    return (frames[-1] if frames else 0) / 25.0
+
+
+@pytest.fixture(scope="module")
+def damaged(media, tmp_path_factory) -> dict[str, Path]:
+    d = tmp_path_factory.mktemp("damaged")
+    src = d / "long.mp4"
+    ffmpeg("-f", "lavfi", "-i", "testsrc2=size=320x240:rate=25:duration=9.6", *H264, "-g", "50",
+           "-movflags", "+faststart", src)
+    data = bytearray(src.read_bytes())
+    zeroed = bytearray(data)
+    at = len(data) // 4
+    zeroed[at:at + 4096] = bytes(4096)
+    (d / "zeroed.mp4").write_bytes(zeroed)
+    (d / "truncated.mp4").write_bytes(data[: int(len(data) * 0.5)])
+    return {"zeroed": d / "zeroed.mp4", "truncated": d / "truncated.mp4"}
+
+
+@pytest.mark.timeout(120)
+@pytest.mark.parametrize("case", ["zeroed", "truncated"])
+@pytest.mark.parametrize("fast", [False, True])
+def test_damaged_media_decoded_as_far_as_ffmpeg_and_said(case, fast, damaged, tmp_path, capsys):
+    path = damaged[case]
+    want = ffmpeg_decoded(path)
+    out = tmp_path / "o.json"
+    args = ["summarize", str(path), "--json", str(out), "-q", "--method", "uniform-sampling", "--no-cache"]
+    assert main(args + (["--fast"] if fast else [])) == 0
+    printed, err = capsys.readouterr()
+    assert err == ""
+    doc = json.loads(out.read_text())
+    assert doc["video"]["duration"] == pytest.approx(want, abs=0.5)
+    assert doc["warnings"] and all(f"note: {w}" in printed for w in doc["warnings"])
+    if case == "truncated":  # the length shown is the decoded one, and the rest is said to be unreadable
+        assert doc["warnings"][0].startswith("decoded 0:0") and "of 0:09.6; the rest is unreadable" in doc["warnings"][0]
+        assert doc["video"]["duration"] < 6
+    else:
+        assert want > 9 and "could not be decoded and" in " ".join(doc["warnings"])
+    segs = np.asarray(doc["selection"]["segments"]).reshape(-1, 2)
+    assert np.all(segs[:, 1] <= doc["video"]["duration"] + 1e-6) and np.all(segs[:, 1] > segs[:, 0])
+
+
+def test_an_undecodable_codec_is_named(tmp_path, capsys):
+    av1 = tmp_path / "av1.mp4"
+    try:
+        ffmpeg("-f", "lavfi", "-i", "testsrc2=size=160x120:rate=10:duration=1", "-c:v", "libaom-av1",
+               "-cpu-used", "8", "-crf", "50", av1)
+    except subprocess.CalledProcessError:
+        pytest.skip("the bundled ffmpeg has no AV1 encoder")
+    try:
+        cv2_reads = cv2.VideoCapture(str(av1)).read()[0]
+    except cv2.error:
+        cv2_reads = False
+    if cv2_reads:
+        pytest.skip("this OpenCV decodes AV1")
+    assert main(["summarize", str(av1), "-q"]) == 1
+    assert one_error_line(capsys.readouterr().err) == f"vsumgui: error: {av1}: AV1 video: not supported by this build's decoder"
+
+
+@pytest.mark.timeout(180)
+def test_the_window_says_what_could_not_be_read(damaged, window, qtbot):
+    path = damaged["truncated"]
+    assert window.open_video(path)
+    qtbot.mouseClick(window.run_panel.summarize_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: window.summary is not None or window.last_message is not None, timeout=150_000)
+    s = window.summary
+    assert s is not None and s.warnings and s.video.duration < 6
+    assert s.warnings[0] in window.statusBar().currentMessage()
+    assert window.status_info.text().startswith(fmt_time(s.video.duration))  # the decoded length
+
+
+def test_a_symlink_loop_is_named(tmp_path, capsys):
+    loop_link = tmp_path / "loop.mp4"
+    loop_link.symlink_to(loop_link)
+    assert main(["summarize", str(loop_link), "-q"]) == 1
+    assert one_error_line(capsys.readouterr().err) == f"vsumgui: error: {loop_link}: a loop of symbolic links"
+
+
+def test_verbose_lets_ffmpeg_speak(damaged, tmp_path):
+    """FFmpeg's log is quiet by default (one line) and shown with --verbose (a real subprocess:
+    OpenCV reads the level once per process)."""
+    def run(*more: str) -> str:
+        r = subprocess.run([sys.executable, "-m", "vsumgui", "summarize", str(damaged["zeroed"]), "-q", "--no-cache",
+                            "--method", "uniform-sampling", *more], capture_output=True, text=True, timeout=120,
+                           cwd=ROOT)
+        assert r.returncode == 0, r.stderr
+        return r.stderr
+
+    assert run() == ""
+    assert "Invalid NAL unit size" in run("--verbose")

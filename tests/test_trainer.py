@@ -278,7 +278,7 @@ def test_cli_errors_are_one_line(tmp_path, capsys, ctvsum_ckpt):
     if not torch.cuda.is_available():
         assert "no CUDA device is available" in capsys.readouterr().err
     assert train_main(["pretrain", "--videos", str(VIDEOS[0].parent), "--method", "csum", "--hp", "bogus=1",
-                       "-q", "--out", str(tmp_path / "z.pt")]) == 1
+                       "-q", "--out", str(tmp_path / "z.pt")]) == 2  # a usage error, before any work
     assert "unknown hyper-parameter" in capsys.readouterr().err
     assert not (tmp_path / "x.pt").exists() and not (tmp_path / "z.pt").exists()
     assert train_main(["info", str(ctvsum_ckpt)]) == 0

@@ -17,9 +17,12 @@ import threading
 import time
 from pathlib import Path
 
+from trainer import hparams
+from vsumgui.cli import INTERNAL_ERROR, Parser, crash_report, number
 from vsumgui.core import backbones, checkpoints as ckpts, methods
 from vsumgui.core.atomic import check_writable
 from vsumgui.core.errors import Cancelled, VsumError
+from vsumgui.core.video import MAX_RATE, ffmpeg_log
 
 PROG = "vsumgui-train"
 
@@ -77,13 +80,25 @@ class Reporter:
         self.stage = stage
 
 
-def _parse_hp(items: list[str] | None) -> dict[str, str]:
+def _parse_hp(items: list[str] | None, method: type[methods.Method] | None = None) -> dict[str, str]:
+    """KEY=VALUE items; with `method`, every key known and every value of its type and in its range
+    (VsumError naming the key and the allowed values), so a bad value stops before any work."""
     out = {}
     for item in items or []:
         key, sep, value = item.partition("=")
-        if not sep or not key:
+        if not sep or not key.strip():
             raise VsumError(f"--hp {item!r}: expected KEY=VALUE")
         out[key.strip()] = value.strip()
+    if method is not None:
+        unknown = sorted(set(out) - set(method.hparams))
+        if unknown:
+            raise VsumError(f"--hp {unknown[0]}: unknown hyper-parameter for {method.name}; "
+                            f"known: {', '.join(sorted(method.hparams))}")
+        parsed = {k: hparams.parse(k, v, method.hparams[k]) for k, v in out.items()}
+        try:
+            hparams.check({**method.hparams, **parsed})
+        except ValueError as e:
+            raise VsumError(f"--hp {str(e).removeprefix('hyper-parameter ')}") from None
     return out
 
 
@@ -146,28 +161,30 @@ def cmd_strip(args: argparse.Namespace) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     trainable = [n for n in methods.names() if methods.method_class(n).trainable]
-    p = argparse.ArgumentParser(prog=PROG, description="Pretrain vsumgui's methods without labels.")
-    sub = p.add_subparsers(dest="command", required=True)
+    p = Parser(prog=PROG, description="Pretrain vsumgui's methods without labels.")
+    sub = p.add_subparsers(dest="command", required=True, parser_class=Parser)
     t = sub.add_parser("pretrain", help="unsupervised pretraining on a folder of videos or h5 features")
     src = t.add_mutually_exclusive_group(required=True)
     src.add_argument("--videos", metavar="DIR", help="folder of videos (subfolders included)")
     src.add_argument("--h5", nargs="+", metavar="FILE", help="eccv16-style h5 feature files instead of videos")
     t.add_argument("--method", required=True, choices=trainable)
-    t.add_argument("--epochs", type=int, default=40, help="total epochs (default 40; with --resume, the target)")
-    t.add_argument("--batch-size", type=int, default=32, help="windows per step and process (default 32)")
+    t.add_argument("--epochs", type=number(1, 1_000_000, integer=True), default=40, help="total epochs (default 40; with --resume, the target)")
+    t.add_argument("--batch-size", type=number(1, 65536, integer=True), default=32, help="windows per step and process (default 32)")
     t.add_argument("--device", default="auto", help="auto (CUDA if available), cpu, cuda or cuda:N")
     t.add_argument("--out", metavar="CKPT", help="checkpoint to write every epoch "
                    f"(default: the user's checkpoint, which vsumgui then uses: {ckpts.user_path('METHOD')})")
     t.add_argument("--resume", action="store_true", help="continue from the checkpoint at --out")
     t.add_argument("--seed", type=int, default=0)
     t.add_argument("--hp", action="append", metavar="KEY=VALUE", help="override a hyper-parameter (repeatable)")
-    t.add_argument("--windows-per-video", type=int, default=1,
+    t.add_argument("--windows-per-video", type=number(1, 10_000, integer=True), default=1,
                    help="random windows drawn from each video per epoch (default 1; more for tiny libraries)")
-    t.add_argument("--sample-rate", type=float, default=2.0, help="samples per second for features (default 2)")
+    t.add_argument("--sample-rate", type=number(0, MAX_RATE, lo_open=True), default=2.0,
+                   help=f"samples per second for features, in (0, {MAX_RATE:g}] (default 2)")
     t.add_argument("--backbone", help=f"feature backbone (default {backbones.DEFAULT}; for --h5, the name "
                    "recorded when the file has none)")
     t.add_argument("--no-amp", action="store_true", help="no mixed precision on CUDA")
     t.add_argument("-q", "--quiet", action="store_true", help="no progress output")
+    t.add_argument("-v", "--verbose", action="store_true", help="show FFmpeg's own messages")
     t.set_defaults(func=cmd_pretrain)
     i = sub.add_parser("info", help="print a checkpoint's header")
     i.add_argument("checkpoint")
@@ -180,9 +197,32 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(sys.argv[1:] if argv is None else argv)
-    if getattr(args, "epochs", 1) < 1 or getattr(args, "batch_size", 1) < 1 or getattr(args, "windows_per_video", 1) < 1:
-        build_parser().error("--epochs, --batch-size and --windows-per-video must be at least 1")
+    argv = sys.argv[1:] if argv is None else argv
+    try:
+        return _main(argv)
+    except KeyboardInterrupt:
+        print(f"{PROG}: interrupted (the last finished epoch's checkpoint is kept)", file=sys.stderr)
+        return 130
+    except Exception as e:  # a bug of ours: one line and a report, never a traceback
+        try:
+            where = f"; a crash report is in {crash_report(argv, e)}"
+        except Exception as why:  # noqa: BLE001  (the report itself failed: still one line)
+            where = f" (no crash report: {why})"
+        print(f"{PROG}: internal error ({type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}){where}",
+              file=sys.stderr)
+        return INTERNAL_ERROR
+
+
+def _main(argv: list[str]) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    ffmpeg_log(getattr(args, "verbose", False))
+    if args.command == "pretrain":
+        try:
+            _parse_hp(args.hp, methods.method_class(args.method))
+        except VsumError as e:  # a usage error: exit 2, one line, before any work
+            print(f"{PROG} pretrain: error: {e}", file=sys.stderr)
+            return 2
     try:
         return args.func(args)
     except Cancelled:
@@ -191,6 +231,3 @@ def main(argv: list[str] | None = None) -> int:
     except VsumError as e:
         print(f"{PROG}: error: {e}", file=sys.stderr)
         return 1
-    except KeyboardInterrupt:
-        print(f"{PROG}: interrupted (the last finished epoch's checkpoint is kept)", file=sys.stderr)
-        return 130

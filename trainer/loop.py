@@ -38,6 +38,7 @@ from torch.utils.data import DataLoader, DistributedSampler, RandomSampler
 
 import vsumgui
 from vsumgui.core import checkpoints as ckpts, methods, nn as vnn
+from trainer import hparams
 from vsumgui.core.atomic import check_writable
 from vsumgui.core.errors import Cancelled, VsumError, check_cancel
 from trainer.checkpoint import training_checkpoint
@@ -128,11 +129,11 @@ def _hparams(method: type[methods.Method], given: dict[str, Any]) -> dict[str, A
                         f"known: {', '.join(sorted(method.hparams))}")
     out = dict(method.hparams)
     for k, v in given.items():
-        default = method.hparams[k]
-        try:
-            out[k] = type(default)(v) if not isinstance(default, bool) else str(v).lower() in ("1", "true", "yes")
-        except (TypeError, ValueError):
-            raise VsumError(f"hyper-parameter {k}={v!r}: expected a {type(default).__name__}") from None
+        out[k] = hparams.parse(k, v, method.hparams[k]) if isinstance(v, str) else v
+    try:
+        hparams.check(out)
+    except ValueError as e:
+        raise VsumError(str(e)) from None
     return out
 
 

@@ -3,19 +3,33 @@
 from __future__ import annotations
 
 import argparse
+import difflib
 import json
+import math
+import os
+import platform
 import sys
 import threading
 import time
+import traceback
 from pathlib import Path
 
-from vsumgui.core import methods
+from vsumgui.core import atomic, methods
 from vsumgui.core.atomic import check_writable, write_text
-from vsumgui.core.errors import Cancelled, VsumError
+from vsumgui.core.errors import Cancelled, VsumError, in_range, number_rule
 from vsumgui.core.pipeline import DEFAULT_MODE
 from vsumgui.core.select import MODES
+from vsumgui.core.video import MAX_RATE, ffmpeg_log
 
-COMMANDS = ("summarize", "methods", "eval")
+MAX_CROSSFADE = 10.0  # seconds
+INTERNAL_ERROR = 70  # EX_SOFTWARE (sysexits.h): a bug of ours, with a crash report
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse with one-line errors: `prog: error: ...` and exit 2 (no usage block)."""
+
+    def error(self, message: str):  # type: ignore[override]
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
 
 
 class ProgressBar:
@@ -50,6 +64,8 @@ def _fmt(t: float) -> str:
 def cmd_summarize(args: argparse.Namespace) -> int:
     from vsumgui.core.pipeline import Options, summarize
 
+    atomic.protect(args.video)  # before the outputs are checked: --json VIDEO is refused now
+
     opts = Options(methods=args.method or None, driver=args.driver, ratio=args.ratio, mode=args.mode,
                    sample_rate=args.sample_rate, use_cache=not args.no_cache, fast=args.fast,
                    checkpoints=dict(args.checkpoint or []))
@@ -80,6 +96,10 @@ def cmd_summarize(args: argparse.Namespace) -> int:
           f"{len(summary.shot_secs)} shots, methods: {', '.join(summary.scores)}"
           f"{' (cached features)' if summary.cache_hit else ''}{' (fast: keyframes only)' if args.fast else ''}, "
           f"{took:.2f} s")
+    for w in summary.warnings:
+        print(f"note: {w}")
+    for n in summary.notes:
+        print(f"vsumgui: warning: {n}", file=sys.stderr)
     print(f"summary by {sel.method} ({sel.mode}, {sel.ratio:.0%}): {len(sel.segments)} segments, "
           f"{sel.duration:.2f} s of {v.duration:.2f} s")
     for s, e in sel.segments:
@@ -144,6 +164,23 @@ def _formats(spec: str) -> list[str]:
         raise argparse.ArgumentTypeError(str(e)) from e
 
 
+def number(lo: float | None = None, hi: float | None = None, lo_open: bool = False, hi_open: bool = False,
+           integer: bool = False):
+    """An argparse type: a finite number (or integer) in a range; a bad value is refused naming
+    the range (argparse puts the flag before it), before any work."""
+    def parse(text: str) -> float | int:
+        try:
+            v: float = int(text) if integer else float(text)
+        except ValueError:
+            v = math.nan
+        if not in_range(v, lo, hi, lo_open, hi_open, integer):
+            raise argparse.ArgumentTypeError(f"must be {number_rule(lo, hi, lo_open, hi_open, integer)}, "
+                                             f"not {text!r}")
+        return v
+    parse.__name__ = "integer" if integer else "number"
+    return parse
+
+
 def _checkpoint(spec: str) -> tuple[str, str]:
     """METHOD=FILE -> (method, file)."""
     name, sep, path = spec.partition("=")
@@ -153,16 +190,18 @@ def _checkpoint(spec: str) -> tuple[str, str]:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="vsumgui", description="Video summarizer. With no command, opens the window.")
-    sub = p.add_subparsers(dest="command", required=True)
+    p = Parser(prog="vsumgui", description="Video summarizer. With no command, opens the window.")
+    sub = p.add_subparsers(dest="command", required=True, parser_class=Parser)
     s = sub.add_parser("summarize", help="summarize a video headless")
     s.add_argument("video")
     s.add_argument("--method", nargs="+", metavar="NAME", help="methods to compute (default: every ready one)")
     s.add_argument("--driver", help="method whose scores drive the selection (default: the first)")
-    s.add_argument("--ratio", type=float, default=0.15, help="summary length as a fraction (default 0.15)")
+    s.add_argument("--ratio", type=number(0, 1, lo_open=True), default=0.15,
+                   help="summary length as a fraction, in (0, 1] (default 0.15)")
     s.add_argument("--mode", choices=MODES, default=DEFAULT_MODE,
                    help=f"how shots are chosen (default {DEFAULT_MODE})")
-    s.add_argument("--sample-rate", type=float, default=2.0, help="frames sampled per second (default 2)")
+    s.add_argument("--sample-rate", type=number(0, MAX_RATE, lo_open=True), default=2.0,
+                   help=f"frames sampled per second, in (0, {MAX_RATE:g}] (default 2)")
     s.add_argument("--json", metavar="OUT", help="write the JSON document here")
     s.add_argument("--csv", metavar="OUT", help="write the shot list as CSV here")
     s.add_argument("--checkpoint", type=_checkpoint, action="append", metavar="METHOD=FILE",
@@ -178,10 +217,11 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--accurate", action="store_true",
                    help="clips and video re-encoded (H.264/AAC MP4) with frame-exact cuts "
                         "(default: fast stream copy, cut on keyframes)")
-    e.add_argument("--crossfade", type=float, default=0.0, metavar="SECONDS",
-                   help="crossfade between shots in the summary video (re-encodes it)")
+    e.add_argument("--crossfade", type=number(0, MAX_CROSSFADE), default=0.0, metavar="SECONDS",
+                   help=f"crossfade between shots in the summary video, 0 to {MAX_CROSSFADE:g} s (re-encodes it)")
     e.add_argument("--overwrite", action="store_true", help="replace files that already exist")
     s.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    s.add_argument("-v", "--verbose", action="store_true", help="show FFmpeg's own messages")
     s.set_defaults(func=cmd_summarize)
     m = sub.add_parser("methods", help="list methods and whether each is ready")
     m.set_defaults(func=cmd_methods)
@@ -197,32 +237,105 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--method", metavar="NAME", help="method to evaluate with --h5 (see `vsumgui methods`)")
     e.add_argument("--checkpoint", metavar="FILE", help="checkpoint for a method that needs one")
     e.add_argument("--split", metavar="FILE", help="split JSON: evaluate the test videos of each fold")
-    e.add_argument("--fold", type=int, metavar="K", help="only fold K (0-based) of --split")
-    e.add_argument("--stride", type=int, default=1, metavar="N",
+    e.add_argument("--fold", type=number(0, 10_000, integer=True), metavar="K",
+                   help="only fold K (0-based) of --split")
+    e.add_argument("--stride", type=number(1, 1_000_000, integer=True), default=1, metavar="N",
                    help="--human: compare annotators at every N-th frame (default 1: all frames)")
     e.add_argument("--json", metavar="OUT", help="write the results as JSON here")
     e.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    e.add_argument("-v", "--verbose", action="store_true", help="show FFmpeg's own messages")
     e.set_defaults(func=cmd_eval)
     return p
 
 
+def commands() -> list[str]:
+    """The sub-command names, from the parser itself."""
+    sub = next(a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction))
+    return list(sub.choices)
+
+
+def has_display() -> bool:
+    """Whether Qt can open a window: a display server, or a platform plugin the user chose."""
+    if sys.platform in ("win32", "darwin") or os.environ.get("QT_QPA_PLATFORM"):
+        return True
+    return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+
+
 def run_gui(argv: list[str]) -> int:
-    g = argparse.ArgumentParser(prog="vsumgui", description="Open the vsumgui window "
-                                f"(commands: {', '.join(COMMANDS)}; see vsumgui COMMAND --help).")
+    g = Parser(prog="vsumgui", description="Open the vsumgui window "
+               f"(commands: {', '.join(commands())}; see vsumgui COMMAND --help).")
     g.add_argument("video", nargs="?", help="video to open")
     args = g.parse_args(argv)
+    if not has_display():
+        print("vsumgui: error: no display to open the window on (DISPLAY is not set); "
+              "headless, use a command such as: vsumgui summarize VIDEO", file=sys.stderr)
+        return 1
     from vsumgui.ui.app import run
 
     return run(args.video)
 
 
+def state_dir() -> Path:
+    """Where crash reports go (platformdirs' user state folder). VSUMGUI_STATE_DIR overrides."""
+    import platformdirs
+
+    return Path(os.environ.get("VSUMGUI_STATE_DIR") or platformdirs.user_state_dir("vsumgui"))
+
+
+def crash_report(argv: list[str], exc: BaseException) -> Path:
+    """Write the traceback, versions and the command to a new file in the state folder."""
+    import importlib.metadata as md
+
+    versions = []
+    for dist in ("vsumgui", "numpy", "torch", "av", "opencv-python-headless", "opencv-python", "PySide6", "h5py"):
+        try:
+            versions.append(f"{dist} {md.version(dist)}")
+        except md.PackageNotFoundError:
+            continue
+    text = "\n".join([
+        f"vsumgui crash report, {time.strftime('%Y-%m-%d %H:%M:%S %z')}",
+        f"command: {' '.join([Path(sys.argv[0]).name, *argv])}",
+        f"python {platform.python_version()} on {platform.platform()}",
+        "versions: " + ", ".join(versions),
+        "",
+        "".join(traceback.format_exception(type(exc), exc, exc.__traceback__)),
+    ])
+    path = state_dir() / f"crash-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}.txt"
+    write_text(path, text)
+    return path
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
-    if not argv or (argv[0] not in COMMANDS and argv[0] not in ("-h", "--help")):
+    try:
+        return _main(argv)
+    except KeyboardInterrupt:
+        print("vsumgui: interrupted", file=sys.stderr)
+        return 130
+    except Exception as e:  # a bug of ours: one line and a report, never a traceback
+        try:
+            where = f"; a crash report is in {crash_report(argv, e)}"
+        except Exception as why:  # noqa: BLE001  (the report itself failed: still one line)
+            where = f" (no crash report: {why})"
+        print(f"vsumgui: internal error ({type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}){where}",
+              file=sys.stderr)
+        return INTERNAL_ERROR
+
+
+def _main(argv: list[str]) -> int:
+    names = commands()
+    if not argv:
         return run_gui(argv)
+    first = argv[0]
+    if first not in names and not first.startswith("-"):
+        if os.path.lexists(first):
+            return run_gui(argv)  # a file to open (a second argument is a usage error there)
+        close = difflib.get_close_matches(first, names, n=1, cutoff=0.6)
+        hint = f"did you mean '{close[0]}'?" if close else f"commands: {', '.join(names)}"
+        print(f"vsumgui: error: {first!r} is neither a file nor a command; {hint}", file=sys.stderr)
+        return 2
     args = build_parser().parse_args(argv)
-    if args.command == "summarize" and not 0 < args.ratio <= 1:
-        build_parser().error("--ratio must be in (0, 1]")
+    ffmpeg_log(getattr(args, "verbose", False))
     if args.command == "eval":
         if args.human and not args.dataset:
             build_parser().error("eval --human needs --dataset tvsum|summe")
@@ -230,13 +343,9 @@ def main(argv: list[str] | None = None) -> int:
             build_parser().error("eval --h5 needs --method NAME")
         if args.fold is not None and not args.split:
             build_parser().error("--fold needs --split FILE")
-        if args.stride < 1:
-            build_parser().error("--stride must be at least 1")
     if args.command == "summarize" and not args.export and (args.formats or args.accurate or args.overwrite
                                                            or args.crossfade):
         build_parser().error("--formats, --accurate, --crossfade and --overwrite need --export DIR")
-    if args.command == "summarize" and args.crossfade < 0:
-        build_parser().error("--crossfade must be >= 0")
     try:
         return args.func(args)
     except Cancelled:
@@ -245,6 +354,3 @@ def main(argv: list[str] | None = None) -> int:
     except VsumError as e:
         print(f"vsumgui: error: {e}", file=sys.stderr)
         return 1
-    except KeyboardInterrupt:
-        print("vsumgui: interrupted", file=sys.stderr)
-        return 130

@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import io
+import json
 import os
 import queue
 import threading
@@ -28,7 +29,7 @@ import numpy as np
 from vsumgui.core import backbones, paths, shots
 from vsumgui.core.atomic import atomic_path
 from vsumgui.core.errors import VsumError, check_cancel
-from vsumgui.core.video import Progress, VideoInfo, check_file, iter_keyframes, iter_samples, probe
+from vsumgui.core.video import GAP, Progress, VideoInfo, check_file, check_rate, iter_keyframes, iter_samples, probe
 
 BATCH = 16  # frames per inference call; larger batches gain little and delay the first results
 QUEUE = 4  # batches decoded ahead of inference: bounded, so memory stays flat on any length
@@ -51,6 +52,10 @@ class Features:
     # shots (sample indices) computed by `ensure` on extraction; not cached, so None on a cache hit
     shot_idx: np.ndarray | None = field(default=None, repr=False)
     sampling: str = "frames"  # or "keyframes" (fast mode)
+    # sentences about what could not be read ("decoded 0:02.5 of 0:09.6; the rest is unreadable")
+    warnings: list[str] = field(default_factory=list)
+    # this run only, not cached (e.g. the cache could not be written)
+    notes: list[str] = field(default_factory=list, repr=False)
 
     def __len__(self) -> int:
         return len(self.times)
@@ -116,7 +121,8 @@ def _read_cache(path: Path, video_path: str) -> Features | None:
             feats = Features(info, str(a["backbone"]), float(a["sample_rate"]),
                              np.asarray(f["features"], dtype=np.float32), np.asarray(f["times"], dtype=np.float64),
                              np.asarray(f["picks"]), str(a["key"]), cps,
-                             sampling=str(a.get("sampling", "frames")))
+                             sampling=str(a.get("sampling", "frames")),
+                             warnings=[str(w) for w in json.loads(str(a.get("warnings", "[]")))])
         _check(feats)
         return feats
     except Exception:  # any damage: the cache is rebuilt, never trusted
@@ -156,7 +162,7 @@ def write_cache(feats: Features, path: Path | None = None) -> Path:
         for k, v in (("duration", feats.video.duration), ("width", feats.video.width),
                      ("height", feats.video.height), ("rotation", feats.video.rotation),
                      ("backbone", feats.backbone), ("sample_rate", feats.sample_rate),
-                     ("key", feats.key), ("sampling", feats.sampling)):
+                     ("key", feats.key), ("sampling", feats.sampling), ("warnings", json.dumps(feats.warnings))):
             f.attrs[k] = v
     with atomic_path(path) as tmp:
         tmp.write_bytes(image.getbuffer())
@@ -234,15 +240,29 @@ def extract(
         worker.join()
     n_frames = max(stats.get("n_frames", info.n_frames), 1)
     end = stats.get("end", times[-1])
-    # a stated duration far past the last decoded frame is wrong (a damaged header): shots and
-    # the summary budget must end where the video does
-    lie = end > 0 and info.duration - end > max(1.0, 0.02 * end)
+    # a stated duration past the last decoded frame is wrong (a damaged header, a truncated file):
+    # shots and the summary budget end where the decoded video does, and the summary says so
+    lie = end > 0 and info.duration - end > max(GAP, 0.01 * end)
+    warnings = []
+    if lie:
+        warnings.append(f"decoded {_clock(end)} of {_clock(info.duration)}; the rest is unreadable")
+    if stats.get("damaged"):
+        n = stats["damaged"]
+        warnings.append(f"damaged near {_clock(stats.get('damaged_at') or 0.0)}: {n} packet{'s' if n > 1 else ''} "
+                        f"could not be decoded and {'were' if n > 1 else 'was'} skipped")
     if n_frames != info.n_frames or info.duration < end or lie:  # the container was wrong; trust the decoder
         info = VideoInfo(info.path, info.fps, n_frames, end if lie else max(info.duration, end), info.width,
                          info.height, info.rotation)
     out = Features(info, backbone, sample_rate, np.concatenate(feats).astype(np.float32),
-                   np.asarray(times, dtype=np.float64), np.asarray(picks, dtype=np.int64), sampling=sampling)
+                   np.asarray(times, dtype=np.float64), np.asarray(picks, dtype=np.int64), sampling=sampling,
+                   warnings=warnings)
     return _on_grid(out) if sampling == "keyframes" else out
+
+
+def _clock(t: float) -> str:
+    """0:02.5 (minutes, seconds to a tenth)."""
+    m, sec = divmod(max(0.0, t), 60)
+    return f"{int(m)}:{sec:04.1f}"
 
 
 def _on_grid(feats: Features) -> Features:
@@ -268,6 +288,7 @@ def load(
     """Features from the cache, else extracted (not yet written). Returns (features, cache_hit).
 
     A cache hit neither decodes the video nor loads the backbone network."""
+    check_rate(sample_rate)  # before any work
     path = Path(path)
     info = probe(path) if not use_cache else None  # a cache hit needs no decoding at all
     if use_cache:
@@ -306,6 +327,7 @@ def ensure(
         check_cancel(cancel)
         try:
             write_cache(feats)
-        except VsumError as e:
-            raise VsumError(f"cannot save the features in the cache ({e})") from e
+        except VsumError as e:  # a cache, not data: the summary goes on without it, and says so
+            feats.key = ""  # nothing derived (shots, scores) is cached for features that are not
+            feats.notes.append(f"the feature cache cannot be written ({e}); summarized without it")
     return feats, hit

@@ -11,9 +11,9 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from vsumgui.core import backbones, features as feat, memo, methods, shots as shotmod
-from vsumgui.core.errors import VsumError, check_cancel
+from vsumgui.core.errors import VsumError, check_cancel, check_number
 from vsumgui.core.select import MODES, Selection, Selector
-from vsumgui.core.video import Progress, VideoInfo
+from vsumgui.core.video import Progress, VideoInfo, check_rate
 
 DEFAULT_RATIO = 0.15
 DEFAULT_MODE = "diverse"
@@ -63,6 +63,16 @@ class Summary:
         return self.features.times
 
     @property
+    def warnings(self) -> list[str]:
+        """What could not be read of the video (the summary covers only what was): sentences."""
+        return list(self.features.warnings)
+
+    @property
+    def notes(self) -> list[str]:
+        """This run's own problems that did not stop it (a cache that cannot be written)."""
+        return list(self.features.notes)
+
+    @property
     def driver(self) -> str:
         return self.options.driver or next(iter(self.scores))
 
@@ -110,6 +120,7 @@ class Summary:
                                "components": {k: arr(v) for k, v in ms.components.items()}}
                         for name, ms in self.scores.items()},
             "selection": sel.to_json(),
+            "warnings": self.warnings,
         }
 
 
@@ -185,6 +196,8 @@ def summarize(
     Progress stages: "decoding", "features", "shots", "scoring". A cancelled run writes nothing.
     """
     opts = options or Options()
+    check_number("ratio", opts.ratio, 0, 1, lo_open=True)  # before any work (the CLI says the same)
+    check_rate(opts.sample_rate)
     if opts.mode not in MODES:
         raise VsumError(f"unknown selection mode {opts.mode!r}; known: {', '.join(MODES)}")
     chosen = resolve_methods(opts.methods, opts.checkpoints)

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy.ndimage import gaussian_filter1d
 
+from vsumgui.core.errors import check_number
 from vsumgui.core.methods.base import minmax
 
 MODES = ("knapsack", "topk", "highlight", "diverse")
@@ -76,9 +77,12 @@ def knapsack(values: np.ndarray, weights: np.ndarray, capacity: int) -> list[int
 
 
 def merge_segments(segs: list[tuple[float, float]]) -> list[tuple[float, float]]:
-    """Sorted, with touching or overlapping pieces joined."""
+    """Sorted, with touching or overlapping pieces joined; empty pieces dropped (a zero-length
+    shot at the very end would print as "0:03.00 - 0:03.00")."""
     out: list[list[float]] = []
     for s, e in sorted(segs):
+        if e - s <= 1e-9:
+            continue
         if out and s <= out[-1][1] + 1e-9:
             out[-1][1] = max(out[-1][1], e)
         else:
@@ -111,6 +115,7 @@ class Selector:
         return max(0.0, min(1.0, ratio)) * self.duration
 
     def select(self, ratio: float, mode: str = "knapsack") -> Selection:
+        check_number("ratio", ratio, 0, 1, lo_open=True)
         if mode not in MODES:
             raise ValueError(f"unknown selection mode {mode!r}; known: {', '.join(MODES)}")
         if mode == "highlight":

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import math
 import os
 import threading
@@ -12,10 +14,36 @@ from typing import Callable, Iterator
 import cv2
 import numpy as np
 
-from vsumgui.core.errors import VideoError, check_cancel
+from vsumgui.core import atomic
+from vsumgui.core.errors import VideoError, check_cancel, check_number
 
 # OpenCV's own warnings would add lines to the one-line error a user sees; errors are ours to say.
-cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_ERROR)
+cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_SILENT)
+MAX_RATE = 120.0  # samples per second: more than any video has frames, and a bound for every loop
+
+
+def ffmpeg_log(verbose: bool) -> None:
+    """FFmpeg's own messages: quiet (we say what went wrong in one sentence), or warnings and
+    errors with `verbose`. OpenCV's FFmpeg reads its level when it first opens a file."""
+    os.environ["OPENCV_FFMPEG_LOGLEVEL"] = "24" if verbose else "-8"  # AV_LOG_WARNING, AV_LOG_QUIET
+    cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_WARNING if verbose
+                                  else cv2.utils.logging.LOG_LEVEL_SILENT)
+    import av.logging
+
+    av.logging.set_level(av.logging.WARNING if verbose else None)
+
+
+os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")
+
+
+def check_rate(rate: float) -> None:
+    """Raise ValueError unless `rate` (samples per second) is a finite number in (0, MAX_RATE]."""
+    check_number("sample_rate", rate, 0, MAX_RATE, lo_open=True)
+
+
+def _next_time(t: float, step: float) -> float:
+    """The first sampling instant after `t` on the grid 0, step, 2 step, ... (no loop)."""
+    return (math.floor((t + 1e-6) / step) + 1) * step
 
 Progress = Callable[[str, float], None]
 
@@ -46,8 +74,20 @@ class Sample:
 
 
 def check_file(path: Path) -> None:
-    if not path.exists():
-        raise VideoError(path, "no such file")
+    """Raise VideoError unless `path` is a readable, non-empty regular file; mark it as an input
+    (no output may replace it)."""
+    try:
+        os.stat(path)
+    except OSError as e:
+        if e.errno == errno.ELOOP:
+            raise VideoError(path, "a loop of symbolic links") from None
+        if e.errno == errno.ENOTDIR:
+            raise VideoError(path, "no such file (a part of the path is a file, not a folder)") from None
+        if e.errno == errno.EACCES:
+            raise VideoError(path, "permission denied") from None
+        if e.errno == errno.ENAMETOOLONG:
+            raise VideoError(path, "the file name is too long") from None
+        raise VideoError(path, "no such file") from None
     if path.is_dir():
         raise VideoError(path, "is a folder, not a video file")
     if not path.is_file():  # reading a pipe or a device could block for ever
@@ -56,6 +96,7 @@ def check_file(path: Path) -> None:
         raise VideoError(path, "permission denied")
     if path.stat().st_size == 0:
         raise VideoError(path, "the file is empty")
+    atomic.protect(path)
 
 
 def _streams(path: Path) -> tuple[float | None, bool, bool]:
@@ -73,6 +114,43 @@ def _streams(path: Path) -> tuple[float | None, bool, bool]:
         return None, True, False
 
 
+# decoder names -> what a user knows the format as
+_CODECS = {"av1": "AV1", "libdav1d": "AV1", "libaom-av1": "AV1", "hevc": "HEVC (H.265)", "h264": "H.264",
+           "vp9": "VP9", "libvpx-vp9": "VP9", "vp8": "VP8", "libvpx": "VP8", "webp": "WebP", "vvc": "VVC (H.266)",
+           "prores": "ProRes", "dnxhd": "DNxHD", "mpeg4": "MPEG-4", "mpeg2video": "MPEG-2", "theora": "Theora"}
+
+
+def _undecodable(path: Path, default: str) -> str:
+    """Why OpenCV decodes no frame: a codec this build cannot decode (named), else `default`.
+    PyAV's FFmpeg carries other decoders (dav1d for AV1): a frame it decodes proves the file
+    is sound and the build's decoder the cause."""
+    try:
+        import av
+
+        with av.open(str(path)) as c:
+            if not c.streams.video:
+                return "has no video stream (audio only)" if c.streams.audio else default
+            stream = c.streams.video[0]
+            ctx = stream.codec_context
+            raw = ctx.codec.name if ctx is not None else ""
+            name = _CODECS.get(raw, raw.upper() or "this")
+            if raw == "webp":
+                with open(path, "rb") as f:
+                    if b"ANIM" in f.read(64):
+                        return "animated WebP: not supported by this build's decoder"
+            for i, packet in enumerate(c.demux(stream)):
+                if i >= 64:
+                    break
+                try:
+                    if packet.decode():
+                        return f"{name} video: not supported by this build's decoder"
+                except av.error.FFmpegError:
+                    continue
+    except Exception:  # noqa: BLE001  (PyAV cannot read it either: the default verdict stands)
+        pass
+    return default
+
+
 def _open(path: Path) -> cv2.VideoCapture:
     check_file(path)
     cap = cv2.VideoCapture(str(path), cv2.CAP_FFMPEG)
@@ -81,7 +159,7 @@ def _open(path: Path) -> cv2.VideoCapture:
         _, video, audio = _streams(path)
         if audio and not video:
             raise VideoError(path, "has no video stream (audio only)")
-        raise VideoError(path, "not a video file, or a format FFmpeg cannot read")
+        raise VideoError(path, _undecodable(path, "not a video file, or a format FFmpeg cannot read"))
     # OpenCV applies the container's rotation to the frames; keep it explicit.
     cap.set(cv2.CAP_PROP_ORIENTATION_AUTO, 1)
     return cap
@@ -97,7 +175,8 @@ def probe(path: str | os.PathLike) -> VideoInfo:
         rotation = int(cap.get(cv2.CAP_PROP_ORIENTATION_META)) % 360
         ok, frame = cap.read()
         if not ok or frame is None:
-            raise VideoError(path, "no decodable video frame (audio-only, truncated or damaged file)")
+            raise VideoError(path, _undecodable(path, "no decodable video frame (audio-only, truncated or "
+                                                      "damaged file)"))
         height, width = frame.shape[:2]
     finally:
         cap.release()
@@ -116,6 +195,64 @@ def probe(path: str | os.PathLike) -> VideoInfo:
     return VideoInfo(str(path), float(fps), int(count), float(duration), int(width), int(height), rotation)
 
 
+_ROTATE = {90: cv2.ROTATE_90_CLOCKWISE, 180: cv2.ROTATE_180, 270: cv2.ROTATE_90_COUNTERCLOCKWISE}
+GAP = 0.5  # seconds: a decoded length this much short of the stated one is reported (and resumed)
+
+
+def _decode_after(path: Path, info: VideoInfo, after: float, damage: dict) -> Iterator[tuple[float, np.ndarray]]:
+    """Frames (media time, upright RGB) after `after` seconds, decoded by PyAV past damaged
+    packets as FFmpeg does: a packet that fails is counted in `damage["packets"]` (with the time
+    of the first in `damage["at"]`) and skipped; the next keyframe recovers."""
+    import av
+
+    def hurt(t: float) -> None:
+        damage["packets"] = damage.get("packets", 0) + 1
+        damage.setdefault("at", t)
+
+    try:
+        container = av.open(str(path))
+    except av.error.FFmpegError:
+        return
+    try:
+        stream = container.streams.video[0]
+        base = float(stream.time_base or 0) or 1e-3
+        start = stream.start_time or 0
+        if after > 0:
+            with contextlib.suppress(av.error.FFmpegError):
+                container.seek(start + int(after / base), stream=stream, backward=True)
+        packets = container.demux(stream)
+        while True:
+            try:
+                packet = next(packets)
+            except StopIteration:
+                break
+            except av.error.FFmpegError:  # the container itself is damaged here: nothing more is readable
+                hurt(after)
+                break
+            try:
+                frames = packet.decode()
+            except av.error.FFmpegError:
+                hurt(after if packet.pts is None else max(after, (packet.pts - start) * base))
+                continue
+            for frame in frames:
+                if frame.pts is None:
+                    continue
+                t = (frame.pts - start) * base
+                if t <= after + 1e-6:
+                    continue
+                try:
+                    rgb = frame.to_ndarray(format="rgb24")
+                except av.error.FFmpegError:
+                    hurt(t)
+                    continue
+                if info.rotation in _ROTATE:
+                    rgb = cv2.rotate(rgb, _ROTATE[info.rotation])
+                after = t
+                yield t, rgb
+    finally:
+        container.close()
+
+
 def iter_samples(
     path: str | os.PathLike,
     rate: float = 2.0,
@@ -132,6 +269,7 @@ def iter_samples(
     `stats`, when given, receives `n_frames` (frames actually decoded) and `end` (media time
     where the last frame ends).
     """
+    check_rate(rate)
     path = Path(path)
     info = info or probe(path)
     cap = _open(path)
@@ -160,24 +298,40 @@ def iter_samples(
             ok, frame = cap.retrieve()
             if not ok or frame is None:
                 continue
-            while next_t <= t + 1e-6:
-                next_t += step
+            next_t = _next_time(t, step)
             if size is not None:
                 frame = cv2.resize(frame, size, interpolation=cv2.INTER_AREA)
             yield Sample(index, t, cv2.cvtColor(frame, cv2.COLOR_BGR2RGB))
             kept += 1
+        cap.release()
+        damage: dict = {}
+        if index >= 0 and info.duration - (last_t + 1.0 / info.fps) > GAP:
+            # OpenCV stops at the first packet it cannot decode; FFmpeg goes on past it, so do we
+            for t, rgb in _decode_after(path, info, last_t, damage):
+                index += 1
+                last_t = t
+                if index % report_every == 0:
+                    check_cancel(cancel)
+                    if progress:
+                        progress("decoding", min(1.0, t / info.duration) if info.duration > 0 else 0.0)
+                if t + 1e-6 < next_t:
+                    continue
+                next_t = _next_time(t, step)
+                if size is not None:
+                    rgb = cv2.resize(rgb, size, interpolation=cv2.INTER_AREA)
+                yield Sample(index, t, np.ascontiguousarray(rgb))
+                kept += 1
     finally:
         cap.release()
     if stats is not None:
         stats["n_frames"] = index + 1
         stats["end"] = last_t + 1.0 / info.fps  # the last frame lasts one nominal frame
+        stats["damaged"] = damage.get("packets", 0)
+        stats["damaged_at"] = damage.get("at")
     if kept == 0:
         raise VideoError(path, "no decodable video frame (audio-only, truncated or damaged file)")
     if progress:
         progress("decoding", 1.0)
-
-
-_ROTATE = {90: cv2.ROTATE_90_CLOCKWISE, 180: cv2.ROTATE_180, 270: cv2.ROTATE_90_COUNTERCLOCKWISE}
 
 
 def iter_keyframes(
@@ -198,6 +352,7 @@ def iter_keyframes(
     """
     import av
 
+    check_rate(rate)
     path = Path(path)
     info = info or probe(path)
     step = 1.0 / rate
@@ -205,21 +360,37 @@ def iter_keyframes(
     kept = 0
     packets = 0
     end = 0.0
+    damaged, damaged_at = 0, None
+    offset, last = 0.0, -math.inf  # seconds added after a timestamp reset; the last packet's time
     try:
         container = av.open(str(path))
-    except Exception as e:  # probe opened it, so this is rare: a file changed under us
-        raise VideoError(path, f"cannot be read ({e})") from e
+    except Exception as e:  # probe opened it with OpenCV, PyAV cannot: a damaged header
+        raise VideoError(path, "cannot be read in the fast mode (a damaged file); try without --fast") from e
     try:
+        if not container.streams.video:
+            raise VideoError(path, "cannot be read in the fast mode (a damaged file); try without --fast")
         stream = container.streams.video[0]
         stream.codec_context.skip_frame = "NONKEY"
         base = float(stream.time_base or 0) or 1e-3
         start = stream.start_time if stream.start_time is not None else None
         report_every = max(1, int(info.fps * 2))
-        for packet in container.demux(stream):
+        demuxed = container.demux(stream)
+        while True:
+            try:
+                packet = next(demuxed)
+            except StopIteration:
+                break
+            except av.error.FFmpegError:  # the container is damaged here: nothing more is readable
+                damaged += 1
+                damaged_at = end if damaged_at is None else damaged_at
+                break
             if packet.pts is not None:
                 start = packet.pts if start is None else start
-                t_end = (packet.pts - start + (packet.duration or 0)) * base
-                end = max(end, t_end)
+                raw = (packet.pts - start) * base
+                if raw + offset < last - 1.0:  # timestamps start over: files joined end to end (`cat a.ts b.ts`)
+                    offset = end - raw
+                last = raw + offset
+                end = max(end, last + (packet.duration or 0) * base)
             if packet.size:
                 packets += 1
             if packets % report_every == 0:
@@ -228,17 +399,22 @@ def iter_keyframes(
                     progress("decoding", min(1.0, end / info.duration) if info.duration > 0 else 0.0)
             try:
                 frames = packet.decode()
-            except av.error.InvalidDataError:  # a damaged packet: the next keyframe recovers
+            except av.error.FFmpegError:  # a damaged packet: the next keyframe recovers
+                damaged += 1
+                damaged_at = end if damaged_at is None else damaged_at
                 continue
             for frame in frames:
                 if frame.pts is None:
                     continue
-                t = max(0.0, (frame.pts - (start or 0)) * base)
+                t = max(0.0, (frame.pts - (start or 0)) * base + offset)
                 if t + 1e-6 < next_t:
                     continue
-                while next_t <= t + 1e-6:
-                    next_t += step
-                rgb = frame.to_ndarray(format="rgb24")
+                try:
+                    rgb = frame.to_ndarray(format="rgb24")
+                except av.error.FFmpegError:
+                    damaged += 1
+                    continue
+                next_t = _next_time(t, step)
                 if info.rotation in _ROTATE:
                     rgb = cv2.rotate(rgb, _ROTATE[info.rotation])
                 if size is not None:
@@ -250,6 +426,8 @@ def iter_keyframes(
     if stats is not None:
         stats["n_frames"] = packets
         stats["end"] = end
+        stats["damaged"] = damaged
+        stats["damaged_at"] = damaged_at
     if kept == 0:
         raise VideoError(path, "no decodable keyframe (truncated or damaged file)")
     if progress:

@@ -421,9 +421,10 @@ class MainWindow(QMainWindow):
             return
         took = time.perf_counter() - self._started
         notes = ([self._quick_note(summary)] if summary.options.fast else []) + (
-            ["features from the cache"] if summary.cache_hit else [])
+            ["features from the cache"] if summary.cache_hit else []) + summary.warnings + summary.notes
         tail = f" ({'; '.join(notes)})" if notes else ""
-        self.statusBar().showMessage(f"Summarized in {took:.1f} s{tail}", 10000)
+        # what could not be read stays on screen (issue 15: never a silent partial summary)
+        self.statusBar().showMessage(f"Summarized in {took:.1f} s{tail}", 0 if summary.warnings else 10000)
         if summary.video != self.info:  # decoding corrected the container's length or frame count
             self.info = summary.video
             self.status_info.setText(f"{fmt_time(self.info.duration)} · {self.info.width}×{self.info.height} · "
