@@ -265,3 +265,37 @@ def test_trainer_one_step_run_shows_its_point(qtbot, tmp_path, monkeypatch, medi
     assert "1 step per epoch" in panel.loss_info.text() and "single step" in panel.loss_info.text()
     qtbot.waitUntil(lambda: panel.browse_button.isEnabled(), timeout=10_000)
     panel.stop()
+
+
+# -- empty state, first frame ------------------------------------------------------------------
+def test_empty_state_offers_open_and_recent_files(qtbot, tmp_path, sample_video):
+    from vsumgui.ui.firstview import EmptyState
+
+    view = EmptyState()
+    qtbot.addWidget(view)
+    view.show()
+    gone = tmp_path / "moved.mp4"
+    view.set_recent([str(sample_video), str(gone)])
+    assert view.recent.count() == 1 and view.recent.isVisible()  # a file that is gone is not offered
+    with qtbot.waitSignal(view.fileChosen) as sig:
+        rect = view.recent.visualItemRect(view.recent.item(0))
+        qtbot.mouseClick(view.recent.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
+    assert sig.args == [str(sample_video)]
+    with qtbot.waitSignal(view.openRequested):
+        qtbot.mouseClick(view.open_button, Qt.MouseButton.LeftButton)
+    with qtbot.waitSignal(view.fileChosen) as sig:
+        qtbot.mouseClick(view.sample_button, Qt.MouseButton.LeftButton)
+    assert sig.args == [str(sample_video)]
+    view.set_recent([])
+    assert not view.recent.isVisible()
+
+
+def test_representative_frame_is_the_top_shot(sample_summary):
+    from vsumgui.ui.firstview import representative_time
+
+    s = sample_summary
+    for name in ("ctvsum", "csum"):
+        t = representative_time(s, name)
+        top = int(np.argmax(s.selector(name).shot_scores))
+        a, b = s.shot_secs[top]
+        assert a < t < b and t == pytest.approx((a + b) / 2)
