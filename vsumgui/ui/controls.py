@@ -124,6 +124,9 @@ class SelectionPanel(QWidget):
             self.mode.addItem(MODE_TITLES.get(m, m.capitalize()), m)
         self.mode.setToolTip("How pieces are chosen; Diverse (the default) covers the whole video")
         self.driver = QComboBox()
+        for combo in (self.mode, self.driver):  # they may shrink (to a 1024 px window) and elide
+            combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+            combo.setMinimumContentsLength(8)
         self.driver.setToolTip("The method whose scores choose the shots")
         self.play_button = QPushButton("Play summary")
         self.play_button.setToolTip("Play only the chosen shots, in order")

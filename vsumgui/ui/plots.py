@@ -151,6 +151,12 @@ class MethodList(QListWidget):
         self.blockSignals(False)
         self.set_extra(extra)
 
+    def fit_width(self) -> None:
+        """Ask for the width the longest entry needs, so the side panel gives it room (no elision,
+        no sideways scrolling down to a 1024 px wide window)."""
+        need = max((self.sizeHintForColumn(0), 0)) + 2 * self.frameWidth() + self.verticalScrollBar().sizeHint().width()
+        self.setMinimumWidth(min(need, 260))
+
     def set_extra(self, names: list[str]) -> None:
         """Curves that are no registered method (personalized ones), listed after the methods."""
         self.blockSignals(True)
@@ -165,6 +171,7 @@ class MethodList(QListWidget):
             self.addItem(item)
             self.items[n] = item
         self.blockSignals(False)
+        self.fit_width()
 
     def _changed(self, item: QListWidgetItem) -> None:
         name = item.data(Qt.ItemDataRole.UserRole)
