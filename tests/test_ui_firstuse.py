@@ -129,6 +129,17 @@ def test_driver_drawn_first_and_breakdown_follows_it(qtbot, sample_summary):
     raw = float(s.scores["trim"].scores[i])
     assert f"raw {raw:.3g}" in text
     assert f"{methods.minmax(s.scores['trim'].scores)[i]:.2f}" in text
+    # a real mouse move over the importance plot shows it; leaving hides it
+    from PySide6.QtCore import QPointF
+
+    assert not view.hover.isVisible()
+    vb = view.scores_plot.vb
+    scene = vb.mapViewToScene(QPointF(10.0, 0.5))
+    pos = view.glw.mapFromScene(scene)
+    qtbot.mouseMove(view.glw.viewport(), pos)
+    qtbot.waitUntil(view.hover.isVisible, timeout=2000)
+    assert "CTVSUM" in view.hover.toPlainText() and "raw" in view.hover.toPlainText()
+    assert view.hover_line.value() == pytest.approx(10.0, abs=0.2)
 
 
 def test_parts_axis_keeps_0_and_1_when_short(qtbot, sample_summary):

@@ -82,9 +82,8 @@ def main(argv: list[str]) -> int:
         if w.summary is None or workers.running():
             QTimer.singleShot(200, wait_for_thumbnails)
             return
-        # show a frame from the middle of the first chosen segment, then grab
-        seg = w.summary.selection.segments[0]
-        w.preview.seek((seg[0] + seg[1]) / 2)
+        # the hover legend as a mouse over the plot at two thirds of the video shows it, then grab
+        w.curves.show_hover(w.summary.video.duration * 2 / 3)
         QTimer.singleShot(1500, grab)
 
     w.messageShown.connect(lambda text: (print(text, file=sys.stderr), app.exit(1)))

@@ -421,9 +421,16 @@ class CurvesView(QWidget):
         inside = self.duration > 0 and self.summary is not None and vb.sceneBoundingRect().contains(pos)
         self.hover.setVisible(inside)
         self.hover_line.setVisible(inside)
-        if not inside:
+        if inside:
+            self.show_hover(float(vb.mapSceneToView(pos).x()))
+
+    def show_hover(self, t: float) -> None:
+        """The hover legend and its dotted line at media time t."""
+        if self.summary is None:
             return
-        t = float(vb.mapSceneToView(pos).x())
+        vb = self.scores_plot.vb
+        self.hover.setVisible(True)
+        self.hover_line.setVisible(True)
         self.hover.setHtml(f"<div style='color:{style.FOREGROUND}; font-size:8pt'>{self.hover_text(t)}</div>")
         (x0, x1), _ = vb.viewRange()
         right = t > (x0 + x1) / 2  # the legend sits on the side away from the mouse's half
