@@ -1000,15 +1000,27 @@ def test_a_symlink_loop_is_named(tmp_path, capsys):
     assert one_error_line(capsys.readouterr().err) == f"vsumgui: error: {loop_link}: a loop of symbolic links"
 
 
-def test_verbose_lets_ffmpeg_speak(damaged, tmp_path):
-    """FFmpeg's log is quiet by default (one line) and shown with --verbose (a real subprocess:
-    OpenCV reads the level once per process)."""
-    def run(*more: str) -> str:
-        r = subprocess.run([sys.executable, "-m", "vsumgui", "summarize", str(damaged["zeroed"]), "-q", "--no-cache",
-                            "--method", "uniform-sampling", *more], capture_output=True, text=True, timeout=120,
-                           cwd=ROOT)
-        assert r.returncode == 0, r.stderr
-        return r.stderr
+@pytest.mark.slow
+def test_verbose_lets_ffmpeg_speak(damaged, capfd):
+    """FFmpeg's log is quiet by default (nothing on file descriptor 2) and shown with --verbose (a
+    real subprocess there: OpenCV reads the level once per process)."""
+    args = ["summarize", str(damaged["zeroed"]), "-q", "--no-cache", "--method", "uniform-sampling"]
+    assert main(args) == 0
+    assert capfd.readouterr().err == ""
+    r = subprocess.run([sys.executable, "-m", "vsumgui", *args, "--verbose"], capture_output=True, text=True,
+                       timeout=120, cwd=ROOT)
+    assert r.returncode == 0 and "Invalid NAL unit size" in r.stderr
 
-    assert run() == ""
-    assert "Invalid NAL unit size" in run("--verbose")
+
+def test_a_deleted_input_protects_nothing(media, tmp_path):
+    video = tmp_path / "gone.mp4"
+    video.write_bytes(media.get("short").read_bytes())
+    atomic.protect(video)
+    with pytest.raises(VsumError, match="is the input video"):
+        atomic.write_text(video, "{}")
+    video.unlink()  # its inode may now be reused by any new file: that one is not the video
+    out = tmp_path / "new.json"
+    out.write_text("old")
+    atomic._INPUTS[(out.stat().st_dev, out.stat().st_ino)] = str(video)  # as if the inode were reused
+    atomic.write_text(out, "{}")
+    assert out.read_text() == "{}"

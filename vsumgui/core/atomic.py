@@ -22,15 +22,30 @@ from vsumgui.core.errors import VsumError
 _UMASK = os.umask(0o022)  # read once at import (os.umask can only be read by setting it)
 os.umask(_UMASK)
 
-# (device, inode) of every video this process opened for reading: never a write target
-_INPUTS: set[tuple[int, int]] = set()
+# (device, inode) -> path of every video this process opened for reading: never a write target
+_INPUTS: dict[tuple[int, int], str] = {}
 
 
 def protect(path: str | os.PathLike) -> None:
     """Mark a file as an input (a video being read): no output may replace it."""
     with contextlib.suppress(OSError):
         st = os.stat(path)
-        _INPUTS.add((st.st_dev, st.st_ino))
+        _INPUTS[(st.st_dev, st.st_ino)] = os.fspath(path)
+
+
+def _is_input(st: os.stat_result) -> bool:
+    """Whether a file is a protected input, still there (a deleted video's inode can be reused)."""
+    key = (st.st_dev, st.st_ino)
+    if key not in _INPUTS:
+        return False
+    try:
+        again = os.stat(_INPUTS[key])
+    except OSError:
+        again = None
+    if again is None or (again.st_dev, again.st_ino) != key:
+        del _INPUTS[key]
+        return False
+    return True
 
 
 def _kind(mode: int) -> str | None:
@@ -72,7 +87,7 @@ def target(path: str | os.PathLike) -> tuple[Path, os.stat_result | None, bool]:
         why = _kind(st.st_mode)
         if why:
             raise VsumError(f"{path}: {why}")
-        if (st.st_dev, st.st_ino) in _INPUTS:
+        if _is_input(st):
             raise VsumError(f"{path}: is the input video; refusing to replace it (choose another name)")
     return real, st, link
 
