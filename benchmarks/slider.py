@@ -125,8 +125,7 @@ def main() -> int:
     w.show()
     w.info = s.video
     w.show_summary(s)
-    if w.thumbs is not None:
-        w.thumbs.cancel()  # no file behind the synthetic video
+    w.summarizer.thumbnails.retire()  # no file behind the synthetic video
     app.processEvents()
     print(f"\nwindow update per slider step ({QApplication.platformName()}, 1280x800): select + shading + timeline "
           "+ label, then repaint of plots and timeline:")

@@ -241,11 +241,23 @@ def test_chd_weights_and_dropout_views(split):
     a1, h1 = model(xt)
     a2, h2 = model(xt)
     assert not torch.allclose(h1, h2)  # two dropout masks: two views
-    torch.testing.assert_close(a1.sum(1), torch.ones(1))
     model.eval()
     torch.testing.assert_close(model(xt)[1], model(xt)[1])
     s = methods.method_class("chd").frame_scores(model, x, WINDOW)
     assert s.shape == (len(x),) and s.mean() == pytest.approx(1.0)  # attention times length
+    # a clip's highlight score is the attention the video query (the mean of Z, Eq. 7) pays to it
+    # (Eq. 8): softmax over the clips of q.k / sqrt(d), so the scores rank the clips as q.k does
+    one = x[:WINDOW]  # one group: scored as it is
+    with torch.no_grad():
+        alpha = model(torch.from_numpy(one)[None])[0][0]
+        _, z = model.context(model.proj(torch.from_numpy(one)[None]))
+        att = model.select
+        qk = (att.q(z.mean(1, keepdim=True)) @ att.k(z).transpose(1, 2))[0, 0] * att.scale
+    assert qk.std() > 0.01  # the clips differ for the query
+    torch.testing.assert_close(alpha, torch.softmax(qk, 0))
+    assert (alpha[qk.argsort()].diff() >= 0).all()  # a clip the query favours never scores lower
+    np.testing.assert_allclose(methods.method_class("chd").frame_scores(model, one, WINDOW),
+                               alpha.double().numpy() * len(one), rtol=1e-5)
 
 
 # --- the bundled demo checkpoints and the command line ---
@@ -279,3 +291,45 @@ def test_all_five_seed_methods_summarize_the_sample(sample_video, tmp_path, caps
         assert s.shape == (t,) and np.isfinite(s).all() and np.ptp(s) > 0, name
     assert doc["selection"]["method"] == "ctvsum" and doc["selection"]["segments"]
     assert "methods: ctvsum, csum, chd, visp, trim" in capsys.readouterr().out
+
+
+# --- the trained-method base ---
+
+def test_a_sixth_method_is_one_file(tmp_path, monkeypatch, split):
+    """The README's example method, as a file of its own: it registers itself, the one training loop
+    trains it, and it scores from its checkpoint through the base (windowed inference)."""
+    import importlib.util
+    import re
+
+    from vsumgui.core.methods import base
+
+    text = (Path(__file__).parents[1] / "README.md").read_text()
+    code = re.search(r"```python\n# vsumgui/core/methods/mine.py\n(.*?)```", text, re.S).group(1)
+    (tmp_path / "mine.py").write_text(code)
+    monkeypatch.setattr(base, "_REGISTRY", dict(base._REGISTRY))  # registered for this test only
+    spec = importlib.util.spec_from_file_location("mine", tmp_path / "mine.py")
+    spec.loader.exec_module(importlib.util.module_from_spec(spec))
+    assert "mine" in methods.names() and methods.method_class("mine").trainable
+    assert not methods.create("mine", checkpoints.NONE).ready
+    ds, x = split
+    out = tmp_path / "mine.pt"
+    loop.fit("mine", ds, loop.Config(out=out, epochs=1, batch_size=4, device="cpu", hparams={"window": WINDOW}))
+    m = methods.create("mine", out)
+    s = m.score(x, "efficientnet-lite0").scores
+    assert s.shape == (len(x),) and np.isfinite(s).all() and ((0 < s) & (s < 1)).all()
+    one = x[:WINDOW]  # one window: scored by the model as it is
+    with torch.no_grad():
+        direct = m.model(torch.from_numpy(one)[None])[0].double().numpy()
+    np.testing.assert_allclose(m.score(one, "efficientnet-lite0").scores, direct, rtol=1e-5)
+
+
+def test_model_cache_is_bounded_and_keeps_the_recent(monkeypatch):
+    from vsumgui.core.methods.trained import ModelCache
+
+    cache = ModelCache(limit=2)
+    for k in ("a", "b"):
+        cache.put((k,), (k, None))
+    assert cache.get(("a",)) == ("a", None)  # a used: b is now the oldest
+    cache.put(("c",), ("c", None))
+    assert len(cache) == 2 and ("b",) not in cache and ("a",) in cache and ("c",) in cache
+    assert cache.get(("b",)) is None

@@ -12,18 +12,18 @@ def test_export_dialog_writes_formats_and_confirms_overwrite(window, qtbot, samp
     window.open_video(sample_video)
     window.export_action.trigger()
     assert "Summarize the video first" in window.last_message.text()
-    s = summarize(window, qtbot)
+    summarize(window, qtbot)
     window.export_action.trigger()
-    dlg = window.export_dialog
+    dlg = window.exporter.dialog
     for name, box in dlg.checks.items():
         box.setChecked(name in ("otio", "csv", "clips"))
     dlg.folder.setText(str(tmp_path / "out"))
     with qtbot.waitSignal(dlg.exported, timeout=120_000):
         qtbot.mouseClick(dlg.export_button, Qt.MouseButton.LeftButton)
     files = sorted(p.name for p in (tmp_path / "out").iterdir())
-    assert len(files) == 2 + len(s.selection.segments)
+    assert len(files) == 2 + len(window.chosen.segments)
     tl = otio.adapters.read_from_file(str(next((tmp_path / "out").glob("*.otio"))))
-    assert len(list(tl.video_tracks()[0].find_clips())) == len(s.selection.segments)
+    assert len(list(tl.video_tracks()[0].find_clips())) == len(window.chosen.segments)
     # a second export meets existing files: refused when the user says no, nothing changes
     before = {p.name: p.stat().st_mtime_ns for p in (tmp_path / "out").iterdir()}
     dlg.confirm_overwrite = lambda files: False
@@ -37,7 +37,7 @@ def test_export_dialog_unwritable_folder(window, qtbot, sample_video, tmp_path):
     window.open_video(sample_video)
     summarize(window, qtbot)
     window.export_action.trigger()
-    dlg = window.export_dialog
+    dlg = window.exporter.dialog
     blocker = tmp_path / "file"
     blocker.write_text("x")
     dlg.folder.setText(str(blocker / "sub"))  # a folder inside a regular file cannot exist

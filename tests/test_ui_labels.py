@@ -40,8 +40,14 @@ def summarize(w: MainWindow, qtbot, video):
     assert w.open_video(video)
     with qtbot.waitSignal(w.summaryShown, timeout=LONG):
         w.summarize()
-    qtbot.waitUntil(lambda: w.worker is None)  # Personalize waits for the summary's thread to end
+    qtbot.waitUntil(lambda: not w.summarizer.busy)  # Personalize waits for the summary's thread to end
     return w.summary
+
+
+def survey(panel, qtbot, folder: str) -> None:
+    """Choose the trainer's folder and wait for its videos to be counted (a background job)."""
+    panel.set_folder(folder)
+    qtbot.waitUntil(lambda: not panel.survey.busy, timeout=60_000)
 
 
 def press_at(w: MainWindow, qtbot, shot: int, key: Qt.Key) -> None:
@@ -79,16 +85,16 @@ def test_labels_keys_undo_restart_csv(fresh, qtbot, sample_video):
     press_at(w, qtbot, 3, Qt.Key.Key_S)
     w.undo_action.trigger()
     assert 3 not in w.timeline.labels
-    assert len(w.undo_stack) == 3 and w.undo_action.isEnabled()
+    assert len(w.labels.undo_stack) == 3 and w.undo_action.isEnabled()
     # typing a profile name is typing, not labelling
     w.profile_box.lineEdit().setFocus()
     qtbot.keyClicks(w.profile_box.lineEdit(), "sck")
-    assert w.profile_box.currentText().endswith("sck") and len(w.undo_stack) == 3
+    assert w.profile_box.currentText().endswith("sck") and len(w.labels.undo_stack) == 3
     w.profile_box.setCurrentText("default")
     w.setFocus()
-    assert len(w.labels.get("default", s.features.key)) == 3
+    assert len(w.labels.store.get("default", s.features.key)) == 3
     out = fresh / "labels.csv"
-    assert w.export_labels_to(out) == 3
+    assert w.labels.export_to(out) == 3
     rows = list(csv.DictReader(out.open()))
     assert [r["label"] for r in rows] == ["keep", "skip", "keep"]
     close(w, qtbot)
@@ -100,15 +106,15 @@ def test_labels_keys_undo_restart_csv(fresh, qtbot, sample_video):
     assert w2.personalize_button.isEnabled()
     assert not w2.undo_action.isEnabled()  # undo history is per session
     # another profile has none of them; CSV import brings them in
-    w2.set_profile("alice")
+    w2.labels.set_profile("alice")
     assert w2.timeline.labels == {}
     assert not w2.personalize_button.isEnabled()
-    assert w2.import_labels_from(out) == 3
+    assert w2.labels.import_from(out) == 3
     assert w2.timeline.labels == {0: KEEP, 1: SKIP, 2: KEEP}
     bad = fresh / "bad.csv"
     bad.write_text("video,start,end,label,path\nabc,x,1,keep,\n")
     with qtbot.waitSignal(w2.messageShown) as msg:
-        assert w2.import_labels_from(bad) is None
+        assert w2.labels.import_from(bad) is None
     assert msg.args[0].startswith("Cannot import the labels:") and "line 2" in msg.args[0]
     close(w2, qtbot)
     assert str(settings().value("profile")) == "alice"  # the profile is remembered
@@ -128,8 +134,8 @@ def test_personalize_reranks_and_drives(fresh, qtbot, sample_video, method):
     keep, skip = order[:3].tolist(), [int(order[-1])]
     w.selection.driver.setCurrentIndex(w.selection.driver.findData(method))
     for i in keep:
-        w.label_shot(i, KEEP)
-    w.label_shot(skip[0], SKIP)
+        w.labels.label_shot(i, KEEP)
+    w.labels.label_shot(skip[0], SKIP)
     name = personal.curve_name("default")
     with qtbot.waitSignal(w.summaryShown, timeout=60_000):
         qtbot.mouseClick(w.personalize_button, Qt.MouseButton.LeftButton)
@@ -152,8 +158,8 @@ def test_personalize_reranks_and_drives(fresh, qtbot, sample_video, method):
     idx = w.selection.driver.findData(name)
     assert idx >= 0
     w.selection.driver.setCurrentIndex(idx)
-    assert w.summary.selection.method == name
-    chosen = set(w.summary.selection.shots)
+    assert w.chosen.method == name
+    chosen = set(w.chosen.shots)
     assert skip[0] not in chosen
     assert w.timeline.chosen == chosen
     close(w, qtbot)
@@ -169,8 +175,8 @@ def test_personalize_reranks_and_drives(fresh, qtbot, sample_video, method):
 def test_personalize_without_labels_says_why(fresh, qtbot, sample_video):
     w = make_window(qtbot)
     summarize(w, qtbot, sample_video)
-    w.label_shot(0, KEEP)
-    w.label_shot(0, None)  # cleared: the button goes off again
+    w.labels.label_shot(0, KEEP)
+    w.labels.label_shot(0, None)  # cleared: the button goes off again
     assert not w.personalize_button.isEnabled()
     # the action forced anyway (e.g. labels of another window): one sentence from core
     w.personalize_button.setEnabled(True)
@@ -197,7 +203,7 @@ def test_trainer_panel_pretrains_cancel_keeps_checkpoint(fresh, qtbot, tmp_path,
     assert w.open_video(sample_video)
     panel = w.show_trainer()
     assert not panel.start_button.isEnabled()  # no folder yet
-    panel.set_folder(str(lib))
+    survey(panel, qtbot, str(lib))
     assert panel.folder_info.text().startswith(f"{len(VIDEOS)} videos · ")
     panel.method.setCurrentIndex(panel.method.findData("ctvsum"))
     assert [panel.device.itemData(i) for i in (0, panel.device.count() - 1)] == ["auto", "cpu"]
@@ -251,7 +257,7 @@ def test_trainer_panel_pause_holds_and_continue_finishes(fresh, qtbot, tmp_path,
         shutil.copy(v, lib / v.name)
     w = make_window(qtbot)
     panel = w.show_trainer()
-    panel.set_folder(str(lib))
+    survey(panel, qtbot, str(lib))
     panel.method.setCurrentIndex(panel.method.findData("ctvsum"))
     panel.device.setCurrentIndex(panel.device.findData("cpu"))
     panel.epochs.setValue(2)
@@ -301,12 +307,12 @@ def test_trainer_panel_errors_are_one_sentence(fresh, qtbot, tmp_path, sample_vi
     shutil.copy(sample_video, one / sample_video.name)
     w = make_window(qtbot)
     panel = w.show_trainer()
-    panel.set_folder(str(tmp_path / "missing"))
+    survey(panel, qtbot, str(tmp_path / "missing"))
     assert "no such folder" in panel.folder_info.text() and not panel.start_button.isEnabled()
-    panel.set_folder(str(empty))
+    survey(panel, qtbot, str(empty))
     assert panel.folder_info.text() == "0 videos · 0:00 in all · 1 unreadable"
     assert not panel.start_button.isEnabled()
-    panel.set_folder(str(one))
+    survey(panel, qtbot, str(one))
     panel.device.setCurrentIndex(panel.device.findData("cpu"))
     with qtbot.waitSignal(w.messageShown, timeout=LONG) as msg:
         panel.start()

@@ -62,8 +62,8 @@ def test_open_summarize_curves_slider(window, qtbot, sample_video, monkeypatch):
     # shot boundaries and chosen shots drawn, timeline filled
     xs, _ = window.curves.shot_lines[0].getData()
     np.testing.assert_allclose(xs[::2], s.shot_secs[1:, 0])
-    assert window.curves.spans[0].spans == [tuple(x) for x in s.selection.segments]
-    assert window.timeline.chosen == set(s.selection.shots)
+    assert window.curves.spans[0].spans == [tuple(x) for x in window.chosen.segments]
+    assert window.timeline.chosen == set(window.chosen.shots)
     assert len(window.timeline.shot_secs) == len(s.shot_secs)
 
     # the slider re-selects without recomputing features, shots or scores
@@ -74,9 +74,10 @@ def test_open_summarize_curves_slider(window, qtbot, sample_video, monkeypatch):
     monkeypatch.setattr("vsumgui.core.shots.segment", boom)
     monkeypatch.setattr("vsumgui.ui.worker.summarize", boom)
     durations = []
+    built = s.selection  # the pipeline's; the window keeps its own selection and never changes the Summary
     for pct in (10, 25, 50):
         window.selection.slider.setValue(pct)
-        sel = window.summary.selection
+        sel = window.chosen
         assert window.summary is s and sel.ratio == pct / 100
         assert sel.duration <= pct / 100 * s.video.duration + 1e-6
         assert window.curves.spans[0].spans == [tuple(x) for x in sel.segments]
@@ -86,20 +87,21 @@ def test_open_summarize_curves_slider(window, qtbot, sample_video, monkeypatch):
                                                  f"{fmt_time(sel.duration)} of 0:30")
         durations.append(sel.duration)
     assert durations[0] < durations[1] < durations[2]  # the selected length follows the ratio
+    assert s.selection is built
 
     # every mode of core.select is offered and keeps the budget
     assert sorted(window.selection.mode.itemData(i) for i in range(window.selection.mode.count())) == sorted(MODES)
     window.selection.slider.setValue(20)
     for mode in MODES:
         window.selection.set_mode(mode)
-        sel = window.summary.selection
+        sel = window.chosen
         assert sel.mode == mode and 0 < sel.duration <= 0.2 * s.video.duration + 1e-6
     window.selection.set_mode("knapsack")
 
     # another driving method; the breakdown follows it (Random has no parts: a note says so)
     i = window.selection.driver.findData("random")
     window.selection.driver.setCurrentIndex(i)
-    assert window.summary.selection.method == "random"
+    assert window.chosen.method == "random"
     assert window.curves.breakdown_of == "random" and not window.curves.parts
     window.selection.driver.setCurrentIndex(window.selection.driver.findData("ctvsum"))
 
@@ -119,7 +121,7 @@ def test_play_summary_plays_only_chosen_shots(window, qtbot, sample_video):
     window.open_video(sample_video)
     summarize(window, qtbot)
     window.selection.slider.setValue(10)
-    segs = window.summary.selection.segments
+    segs = window.chosen.segments
     assert segs
     seen: list[float] = []
     window.preview.positionChanged.connect(seen.append)
@@ -204,8 +206,8 @@ def test_drop_and_recent_files(window, qtbot, sample_video, media_dir):
     assert window.path == sample_video
     other = media_dir / "friday_cc0.mp4"
     window.open_video(other)
-    assert window.recent_files()[:2] == [str(other), str(sample_video)]
-    window._fill_recent()
+    assert window.prefs.recent_files()[:2] == [str(other), str(sample_video)]
+    window.recent_menu.aboutToShow.emit()
     actions = [a for a in window.recent_menu.actions() if a.text().endswith(sample_video.name)]
     assert actions
     actions[0].trigger()
@@ -229,7 +231,7 @@ def test_settings_persist_in_temp_config(qtbot, sample_video, tmp_path, monkeypa
     qtbot.addWidget(w2)
     assert w2.selection.slider.value() == 33
     assert not w2.method_list.is_visible("random") and w2.method_list.is_visible("ctvsum")
-    assert w2.recent_files()[0] == str(sample_video)
+    assert w2.prefs.recent_files()[0] == str(sample_video)
     assert (w2.width(), w2.height()) == (700, 500)
     w2.selection.slider.setValue(15)
     w2.method_list.items["random"].setCheckState(Qt.CheckState.Checked)
@@ -305,11 +307,26 @@ def test_reopen_shows_the_cached_summary_at_once(window, qtbot, sample_video, sa
     s = window.summary
     assert s.cache_hit and len(s.shot_secs) == len(sample_summary.shot_secs)
     assert set(window.curves.curves) == {n for n in s.scores if window.method_list.is_visible(n)}
-    assert window.timeline.chosen == set(s.selection.shots)
+    assert window.timeline.chosen == set(window.chosen.shots)
     # a video never summarized waits for the Summarize button
     monkeypatch.setenv("VSUMGUI_CACHE_DIR", str(paths.cache_dir() / "empty"))
     assert window.open_video(sample_video)
     assert window.worker is None and window.summary is None
+
+
+def keyframe_times(path: Path, rate: float) -> list[float]:
+    """The media times of a file's keyframes, thinned to at most one per step of the 1/rate s grid."""
+    import av
+
+    with av.open(str(path)) as container:
+        stream = container.streams.video[0]
+        times = sorted(float((p.pts - (stream.start_time or 0)) * p.time_base)
+                       for p in container.demux(stream) if p.is_keyframe and p.pts is not None)
+    kept: list[float] = []
+    for t in times:
+        if not kept or t + 1e-6 >= (np.floor(kept[-1] * rate + 1e-6) + 1) / rate:
+            kept.append(t)
+    return kept
 
 
 def test_quick_look_summarizes_keyframes_and_is_remembered(window, qtbot, sample_video):
@@ -323,15 +340,18 @@ def test_quick_look_summarizes_keyframes_and_is_remembered(window, qtbot, sample
     else:
         s = summarize(window, qtbot)
     assert s.features.sampling == "keyframes" and s.options.fast
-    # the sample has 10 keyframes in 30 s (VP8; three in its first half second, of which the
-    # 2-per-second sampler keeps two): the window says how coarse this is
-    assert "quick look: 8 keyframes, one every 3.8 s; untick Quick look" in window.statusBar().currentMessage()
+    # the window says how coarse this is: the file's keyframes (read from its packets, not decoded),
+    # at most one per half second of the 2-per-second sampling grid
+    kept = keyframe_times(sample_video, rate=2.0)
+    assert 3 <= len(kept) < len(s.times) / 3
+    note = f"quick look: {len(kept)} keyframes, one every {s.video.duration / len(kept):.1f} s"
+    assert note + "; untick Quick look" in window.statusBar().currentMessage()
     # the keyframes of the sample (0, 0.4, 5.8, 11.1, ... s) hold the curve between them: far fewer distinct rows
     assert len(np.unique(s.features.features, axis=0)) < len(s.times) / 3
-    window.save_settings()
+    window.prefs.save(window.labels.profile)
     again = MainWindow()
     qtbot.addWidget(again)
     assert again.run_panel.quick.isChecked()
     again.run_panel.quick.setChecked(False)
-    again.save_settings()
+    again.prefs.save(again.labels.profile)
     again.close()

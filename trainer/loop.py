@@ -41,6 +41,7 @@ from vsumgui.core import checkpoints as ckpts, methods, nn as vnn
 from trainer import hparams
 from vsumgui.core.atomic import check_writable
 from vsumgui.core.errors import Cancelled, VsumError, check_cancel
+from vsumgui.core.methods.trained import resolve_device, world  # the device choice of every method
 from trainer.checkpoint import training_checkpoint
 from trainer.data import TrainProgress, WindowDataset, collate
 
@@ -78,36 +79,6 @@ class Objective(nn.Module):
 
     def forward(self, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         return self.method.loss(self.model, batch)
-
-
-def world() -> tuple[int, int, int]:
-    """(rank, world size, local rank) from torchrun's environment; (0, 1, 0) when not distributed."""
-    return int(os.environ.get("RANK", 0)), int(os.environ.get("WORLD_SIZE", 1)), int(os.environ.get("LOCAL_RANK", 0))
-
-
-def resolve_device(spec: str) -> tuple[torch.device, str | None]:
-    """(device, message for the user or None). `auto`: CUDA when available, else the CPU."""
-    spec = (spec or "auto").strip().lower()
-    _, size, local = world()
-    if spec == "auto":
-        if torch.cuda.is_available():
-            return torch.device("cuda", local % torch.cuda.device_count() if size > 1 else 0), None
-        return torch.device("cpu"), "no CUDA device available: training on the CPU"
-    if spec == "cpu":
-        return torch.device("cpu"), None
-    if spec == "cuda" or spec.startswith("cuda:"):
-        if not torch.cuda.is_available():
-            raise VsumError(f"--device {spec}: no CUDA device is available (torch {torch.__version__}, "
-                            "torch.cuda.is_available() is False); use --device cpu or auto")
-        index = local if spec == "cuda" and size > 1 else (0 if spec == "cuda" else spec[5:])
-        try:
-            index = int(index)
-        except ValueError:
-            raise VsumError(f"--device {spec}: expected cuda or cuda:N") from None
-        if not 0 <= index < torch.cuda.device_count():
-            raise VsumError(f"--device {spec}: there are {torch.cuda.device_count()} CUDA device(s)")
-        return torch.device("cuda", index), None
-    raise VsumError(f"--device {spec}: expected auto, cpu, cuda or cuda:N")
 
 
 def init_distributed(device: torch.device) -> bool:

@@ -39,6 +39,19 @@ def encoder(d_model: int, heads: int, d_inner: int, layers: int, dropout: float 
     return nn.TransformerEncoder(layer, layers, enable_nested_tensor=False)
 
 
+def frame_scorer(dim: int, d_model: int, heads: int, d_inner: int, layers: int,
+                 dropout: float = 0.0) -> tuple[nn.Linear, nn.TransformerEncoder, nn.Linear]:
+    """(proj, encoder, head): Linear to `d_model` -> Transformer encoder -> Linear to one logit
+    per frame (CSUM's g, ViSP's summarizer); a model keeps them as attributes of its own, so
+    that its checkpoints keep their names. See `frame_logits`."""
+    return nn.Linear(dim, d_model), encoder(d_model, heads, d_inner, layers, dropout), nn.Linear(d_model, 1)
+
+
+def frame_logits(proj: nn.Module, enc: nn.Module, head: nn.Module, x: torch.Tensor) -> torch.Tensor:
+    """(B, T, D) -> (B, T) float32 logits of a `frame_scorer`."""
+    return head(enc(proj(x))).squeeze(-1).float()
+
+
 def unit(x: torch.Tensor) -> torch.Tensor:
     """L2-normalize the last dimension."""
     return F.normalize(x, dim=-1, eps=1e-12)
@@ -63,8 +76,9 @@ def masked_logmeanexp(v: torch.Tensor, mask: torch.Tensor, dim: int = -1) -> tor
     return torch.where(count > 0, lse - count.clamp_min(1).log(), torch.zeros_like(lse))
 
 
-def minmax(x: torch.Tensor, dim: int = -1) -> tuple[torch.Tensor, torch.Tensor]:
-    """Scale to [0, 1] along `dim`; returns (scaled, ok) where ok is False for constant rows."""
+def scale_rows(x: torch.Tensor, dim: int = -1) -> tuple[torch.Tensor, torch.Tensor]:
+    """Scale each row to [0, 1] along `dim` (a training target); returns (scaled, ok), ok False for
+    a constant row (unlike `methods.minmax`, which makes a constant video's scores ones)."""
     lo = x.amin(dim, keepdim=True)
     hi = x.amax(dim, keepdim=True)
     span = hi - lo

@@ -10,7 +10,8 @@ from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication
 
 from vsumgui.ui import compat
-from vsumgui.ui.window import APP, ORG, MainWindow
+from vsumgui.ui.settings import APP, ORG
+from vsumgui.ui.window import MainWindow
 
 
 # Qt Multimedia reports each optional library it looks for (VA-API, PipeWire) and each file it

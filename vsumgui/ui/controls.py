@@ -99,6 +99,24 @@ class RunPanel(QWidget):
         self.status.setToolTip(text)
 
 
+class ProfileRow(QWidget):
+    """Whose labels: the profile (typed or chosen), and Personalize."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.box = QComboBox()
+        self.box.setEditable(True)
+        self.box.setToolTip("Whose labels and personalized curve: type a new name to start a profile")
+        self.personalize_button = QPushButton("Personalize")
+        self.personalize_button.setToolTip("Fit a personal curve on your keep (K) / skip (S) labels "
+                                           "(with ViSP driving, ViSP itself is fine-tuned)")
+        row = QHBoxLayout(self)
+        row.setContentsMargins(0, 0, 0, 0)
+        row.addWidget(QLabel("Profile"))
+        row.addWidget(self.box, 1)
+        row.addWidget(self.personalize_button)
+
+
 class SelectionPanel(QWidget):
     """Summary length (1–50 %), selection mode, driving method, and Play summary."""
 

@@ -16,8 +16,7 @@ from PySide6.QtWidgets import (QCheckBox, QDialog, QDoubleSpinBox, QFileDialog, 
 from vsumgui.core import export
 from vsumgui.core.errors import VsumError
 from vsumgui.ui import style
-from vsumgui.ui import worker as workers
-from vsumgui.ui.worker import Job
+from vsumgui.ui.jobs import Job, JobSlot
 
 
 WIDTH = 560  # px: messages wrap at this width instead of stretching the dialog
@@ -81,7 +80,7 @@ class ExportDialog(QDialog):
         self.setMinimumWidth(WIDTH)
         self.setMaximumWidth(WIDTH + 160)
         self.summary = summary
-        self.worker: ExportWorker | None = None
+        self.slot = JobSlot(self)
         self.last_message = ""
         self.checks: dict[str, QCheckBox] = {}
         self.labels = {fmt.name: fmt.label for fmt in export.formats()}
@@ -208,15 +207,11 @@ class ExportDialog(QDialog):
         if existing and not self.confirm_overwrite(existing):
             return self.say("Nothing exported: the existing files were kept.")
         self.open_button.setVisible(False)
-        self.worker = ExportWorker(self.summary, out, formats, self.accurate.isChecked(), bool(existing), fade)
-        # bound methods, not lambdas: a slot of this dialog runs in the GUI thread (queued)
-        self.worker.progress.connect(self._progress)
-        self.worker.finished.connect(self._finished)
-        self.worker.failed.connect(self._ended)
-        self.worker.cancelled.connect(self._cancelled)
+        self.slot.start(ExportWorker(self.summary, out, formats, self.accurate.isChecked(), bool(existing), fade),
+                        progress=self._progress, finished=self._finished, failed=self._ended,
+                        cancelled=self._cancelled)
         self.export_button.setEnabled(False)
         self.cancel_button.setText("Cancel")
-        workers.start(self.worker)
 
     def _progress(self, stage: str, frac: float) -> None:
         self.bar.setValue(int(frac * 1000))
@@ -242,15 +237,14 @@ class ExportDialog(QDialog):
         self.cancel_button.setText("Close")
 
     def running(self) -> bool:
-        return self.worker is not None and self.worker.thread is not None and self.worker.thread.isRunning()
+        return self.slot.busy
 
     def cancel_or_close(self) -> None:
         if self.running():
-            self.worker.cancel()
+            self.slot.cancel()
         else:
             self.close()
 
-    def closeEvent(self, event) -> None:
-        if self.running():
-            workers.stop(self.worker)
+    def closeEvent(self, event) -> None:  # noqa: N802
+        self.slot.stop()
         super().closeEvent(event)

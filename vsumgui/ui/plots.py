@@ -324,6 +324,13 @@ class CurvesView(QWidget):
             lines.setData(xs, ys)
 
     @staticmethod
+    def breakdown_for(summary: Summary, driver: str | None) -> str | None:
+        """The driving method when it has parts, else the first computed method with parts (CTVSUM)."""
+        if driver in summary.scores and summary.scores[driver].components:
+            return driver
+        return next((n for n, ms in summary.scores.items() if ms.components), None)
+
+    @staticmethod
     def _pen(name: str, driver: bool) -> pg.QtGui.QPen:
         """The driving curve thick and solid; the others thinner and lighter, so it reads first."""
         if driver:

@@ -12,14 +12,14 @@ from pathlib import Path
 
 import pyqtgraph as pg
 import torch
-from PySide6.QtCore import QObject, Qt, QThread, Signal, Slot
+from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QComboBox, QDialog, QFileDialog, QFormLayout, QHBoxLayout, QLabel, QLineEdit, \
     QProgressBar, QPushButton, QSpinBox, QVBoxLayout, QWidget
 
 from vsumgui.core import checkpoints, methods
-from vsumgui.core.errors import Cancelled, VsumError
+from vsumgui.core.errors import VsumError, check_cancel
 from vsumgui.core.video import probe
-from vsumgui.ui import worker as workers
+from vsumgui.ui.jobs import Job, JobSlot
 from vsumgui.ui.style import fmt_time
 from trainer import data as tdata, loop
 
@@ -36,26 +36,18 @@ def devices() -> list[tuple[str, str]]:
     return out + [("CPU", "cpu")]
 
 
-class TrainWorker(QObject):
+class TrainWorker(Job):
     """Features of the folder (cached), then `trainer.loop.fit` into the method's user checkpoint."""
 
     progress = Signal(str, float, dict)  # stage, fraction of the whole run, info
-    finished = Signal(object)  # loop.Result
-    failed = Signal(str)
-    cancelled = Signal()
-    done = Signal()
+    what = "Training"
 
     def __init__(self, folder: str, method: str, config: loop.Config, resume: bool = False,
                  windows_per_video: int = 1) -> None:
         super().__init__()
         self.folder, self.method, self.config, self.resume = folder, method, config, resume
         self.windows_per_video = windows_per_video
-        self.cancel_event = threading.Event()
         self.pause_event = threading.Event()
-        self.thread: QThread | None = None
-
-    def cancel(self) -> None:
-        self.cancel_event.set()
 
     def set_paused(self, paused: bool) -> None:
         if paused:
@@ -73,24 +65,46 @@ class TrainWorker(QObject):
             if waited is not None:
                 self.progress.emit("resumed", whole, {**info, "paused_s": waited})
 
-    @Slot()
-    def run(self) -> None:
-        try:
-            ds = tdata.from_videos(self.folder, progress=self._report, cancel=self.cancel_event,
-                                   windows_per_video=self.windows_per_video)
-            res = loop.fit(self.method, ds, self.config, self._report, self.cancel_event, resume=self.resume,
-                           pause=self.pause_event)
-        except Cancelled:
-            self.cancelled.emit()
-        except torch.cuda.OutOfMemoryError:
-            self.failed.emit("The GPU ran out of memory: try a smaller batch size or the CPU.")
-        except VsumError as e:
-            self.failed.emit(f"{str(e).rstrip('.')}.")
-        except Exception as e:
-            self.failed.emit(workers.unexpected("Training", e))
-        else:
-            self.finished.emit(res)
-        self.done.emit()
+    def work(self) -> loop.Result:
+        ds = tdata.from_videos(self.folder, progress=self._report, cancel=self.cancel_event,
+                               windows_per_video=self.windows_per_video)
+        return loop.fit(self.method, ds, self.config, self._report, self.cancel_event, resume=self.resume,
+                        pause=self.pause_event)
+
+    def message(self, e: VsumError) -> str:
+        return f"{str(e).rstrip('.')}."
+
+    def fail(self, e: Exception) -> str | None:
+        if isinstance(e, torch.cuda.OutOfMemoryError):
+            return "The GPU ran out of memory: try a smaller batch size or the CPU."
+        return None
+
+
+class FolderSurvey(Job):
+    """How many videos a folder holds and their total duration; finishes with (count, seconds,
+    unreadable). Probing hundreds of files is disk work: off the GUI thread, and cancellable."""
+
+    what = "Looking at the folder"
+
+    def __init__(self, folder: str) -> None:
+        super().__init__()
+        self.folder = folder
+
+    def work(self) -> tuple[int, float, int]:
+        found = tdata.find_videos(self.folder)
+        count, total, bad = 0, 0.0, 0
+        for i, p in enumerate(found):
+            check_cancel(self.cancel_event)
+            try:
+                total += probe(p).duration
+                count += 1
+            except VsumError:
+                bad += 1
+            self.progress.emit("probing", (i + 1) / len(found))
+        return count, total, bad
+
+    def message(self, e: VsumError) -> str:
+        return f"{str(e).rstrip('.')}."
 
 
 class TrainerPanel(QDialog):
@@ -102,16 +116,22 @@ class TrainerPanel(QDialog):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setWindowTitle("Trainer — vsumgui")
-        self.worker: TrainWorker | None = None
+        self.training = JobSlot(self)
+        self.survey = JobSlot(self)  # the chosen folder's videos, counted and probed
+        self.training.changed.connect(self._set_enabled)
+        self.survey.changed.connect(self._set_enabled)
         self.hparams: dict = {}  # method hyper-parameter overrides (tests use small windows)
         self.windows_per_video = 1
         self._started = 0.0
         self._paused_total = 0.0  # seconds paused in this run (left out of elapsed and remaining)
         self._paused_at: float | None = None  # when the run reported "paused", until "resumed"
         self.losses: list[float] = []
+        self.surveyed = ""  # the folder whose videos were counted last
         self.folder = QLineEdit()
         self.folder.setPlaceholderText("A folder of videos (subfolders included)")
-        self.folder.editingFinished.connect(lambda: self.set_folder(self.folder.text()))
+        # focus leaving the field (a click on Start) is no new folder: only a changed text is surveyed
+        self.folder.editingFinished.connect(
+            lambda: self.folder.text() != self.surveyed and self.set_folder(self.folder.text()))
         self.browse_button = QPushButton("Choose…")
         self.browse_button.clicked.connect(self.choose_folder)
         self.folder_info = QLabel("No folder chosen")
@@ -179,6 +199,11 @@ class TrainerPanel(QDialog):
         self._set_enabled()
 
     @property
+    def worker(self) -> TrainWorker | None:
+        """The running training job."""
+        return self.training.job
+
+    @property
     def method_name(self) -> str | None:
         return self.method.currentData()
 
@@ -187,7 +212,7 @@ class TrainerPanel(QDialog):
 
     def _set_enabled(self) -> None:
         running = self.worker is not None
-        ready = self.count > 0 and self.method_name is not None and not running
+        ready = self.count > 0 and self.method_name is not None and not running and not self.survey.busy
         self.start_button.setEnabled(ready)
         ck = self.checkpoint()
         self.resume_button.setEnabled(ready and ck is not None and ck.is_file())
@@ -205,38 +230,27 @@ class TrainerPanel(QDialog):
             self.set_folder(path)
 
     def set_folder(self, path: str) -> None:
-        """Show how many videos the folder holds and their total duration (unreadable ones named)."""
+        """Count the folder's videos and their total duration in the background (unreadable ones named)."""
         self.folder.setText(path)
+        self.surveyed = path
         self.count = 0
-        try:
-            found = tdata.find_videos(path)
-        except VsumError as e:
-            self.folder_info.setText(f"{str(e).rstrip('.')}.")
-            self._set_enabled()
-            return
-        total, bad = 0.0, 0
-        for p in found:
-            try:
-                total += probe(p).duration
-                self.count += 1
-            except VsumError:
-                bad += 1
+        self.folder_info.setText("Looking at the folder…")
+        self.survey.start(FolderSurvey(path), progress=self._surveying, finished=self._surveyed,
+                          failed=self.folder_info.setText)
+
+    def _surveying(self, stage: str, frac: float) -> None:
+        self.folder_info.setText(f"Looking at the folder… {frac:.0%}")
+
+    def _surveyed(self, result: tuple[int, float, int]) -> None:
+        self.count, total, bad = result
         text = f"{self.count} video{'s' if self.count != 1 else ''} · {fmt_time(total)} in all"
         self.folder_info.setText(text + (f" · {bad} unreadable" if bad else ""))
-        self._set_enabled()
 
     def start(self, resume: bool = False) -> None:
-        if self.worker is not None or not self.count or self.method_name is None:
+        if self.worker is not None or not self.count or self.method_name is None or self.survey.busy:
             return
         config = loop.Config(out=self.checkpoint(), epochs=self.epochs.value(), batch_size=self.batch.value(),
                              device=self.device.currentData(), hparams=dict(self.hparams))
-        w = TrainWorker(self.folder.text(), self.method_name, config, resume, self.windows_per_video)
-        w.progress.connect(self._on_progress)
-        w.finished.connect(self._on_finished)
-        w.failed.connect(self._on_failed)
-        w.cancelled.connect(self._on_cancelled)
-        w.done.connect(self._on_done)
-        self.worker = w
         self.losses = []
         self.loss_curve.setData([], [])
         self.loss_info.setText("")
@@ -244,8 +258,9 @@ class TrainerPanel(QDialog):
         self._paused_total, self._paused_at = 0.0, None
         self.progress.setValue(0)
         self.progress.setFormat("Starting…")
-        self._set_enabled()
-        workers.start(w)
+        self.training.start(TrainWorker(self.folder.text(), self.method_name, config, resume, self.windows_per_video),
+                            progress=self._on_progress, finished=self._on_finished, failed=self._on_failed,
+                            cancelled=self._on_cancelled)
 
     @property
     def paused(self) -> bool:
@@ -277,12 +292,7 @@ class TrainerPanel(QDialog):
         paused = self._paused_total + (now - self._paused_at if self._paused_at is not None else 0.0)
         return max(0.0, now - self._started - paused)
 
-    def _mine(self) -> bool:
-        return self.worker is not None and self.sender() is self.worker
-
     def _on_progress(self, stage: str, frac: float, info: dict) -> None:
-        if not self._mine():
-            return
         if stage == "paused":
             if self._paused_at is None:  # features may report it from two threads
                 self._paused_at = time.perf_counter()
@@ -327,31 +337,22 @@ class TrainerPanel(QDialog):
         return text
 
     def _on_finished(self, res: loop.Result) -> None:
-        if not self._mine():
-            return
         self.progress.setValue(1000)
         self.progress.setFormat(f"Done: epoch {res.epoch} saved")
         self.trained.emit(self.method_name, res.checkpoint)
 
     def _on_failed(self, text: str) -> None:
-        if self._mine():
-            self.progress.setFormat("Failed: the last good checkpoint is kept")
-            self.time_info.setText(text)
-            self.failed.emit(text)
+        self.progress.setFormat("Failed: the last good checkpoint is kept")
+        self.time_info.setText(text)
+        self.failed.emit(text)
 
     def _on_cancelled(self) -> None:
-        if self._mine():
-            self.progress.setFormat("Cancelled: the last good checkpoint is kept (Resume continues)")
-
-    def _on_done(self) -> None:
-        if self.sender() is self.worker:
-            self.worker = None
-            self._set_enabled()
+        self.progress.setFormat("Cancelled: the last good checkpoint is kept (Resume continues)")
 
     def stop(self) -> None:
-        """Cancel a run and wait for its thread (the window is closing)."""
-        w, self.worker = self.worker, None
-        workers.stop(w)
+        """Cancel a run and the folder survey, and wait for their threads (the window is closing)."""
+        self.training.stop()
+        self.survey.stop()
 
     def closeEvent(self, event) -> None:  # noqa: N802
         # closing the panel while training keeps training (Tools → Trainer… shows it again)

@@ -41,13 +41,13 @@ from __future__ import annotations
 import math
 from typing import Any
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from vsumgui.core import nn as vnn
-from vsumgui.core.methods.base import Method, MethodScores, register
+from vsumgui.core.methods.base import register
+from vsumgui.core.methods.trained import TrainedMethod
 
 
 class Attn(nn.Module):
@@ -93,19 +93,13 @@ class CHDModel(nn.Module):
         alpha, h = self.select(z.mean(1, keepdim=True), z)
         return alpha[:, 0], h[:, 0]
 
-    def weights(self, x: torch.Tensor) -> torch.Tensor:
-        """(B, L, D) -> (B, L) attention weights times L (an even share is 1)."""
-        return self(x)[0] * x.shape[1]
-
 
 @register
-class CHD(Method):
+class CHD(TrainedMethod):
     name = "chd"
     title = "CHD"
     order = 20
-    needs_checkpoint = True
 
-    trainable = True
     hparams = {"d_model": 512, "dropout": 0.1, "tau": 0.1, "lr": 1e-5, "weight_decay": 0.0, "window": 200}
     hparam_notes = {
         "d_model": "§4.1: embedding size d = 512 (queries, keys and values alike)",
@@ -115,10 +109,8 @@ class CHD(Method):
         "weight_decay": "our choice (none given)",
         "window": "our choice (as CTVSUM's 200-sample windows; the paper feeds whole videos)",
     }
+    network = CHDModel
 
-    @classmethod
-    def build_model(cls, dim: int, hparams: dict[str, Any]) -> CHDModel:
-        return CHDModel(dim, {**cls.hparams, **hparams})
 
     @classmethod
     def loss(cls, model: nn.Module, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
@@ -138,12 +130,7 @@ class CHD(Method):
                 peak = alpha.float().amax(1).mul(alpha.shape[1]).mean()  # max weight over an even share
         return nce, {"infonce": nce.detach(), "top1": acc, "peak": peak}
 
-    @staticmethod
-    def frame_scores(model: CHDModel, features: np.ndarray, window: int) -> np.ndarray:
-        with torch.inference_mode():
-            w = vnn.grouped(model.weights, torch.from_numpy(np.asarray(features, np.float32)), window)
-        return w.double().numpy()
-
-    def _score(self, features: np.ndarray) -> MethodScores:
-        window = int(self.header["hparams"].get("window", self.hparams["window"]))
-        return MethodScores(self.frame_scores(self.model, features, window))
+    @classmethod
+    def frame_output(cls, model: CHDModel, x: torch.Tensor) -> torch.Tensor:
+        """A frame's attention weight times the group length (1 = an even share)."""
+        return model(x)[0] * x.shape[1]

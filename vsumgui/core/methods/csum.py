@@ -46,13 +46,13 @@ from __future__ import annotations
 import math
 from typing import Any
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from vsumgui.core import nn as vnn
-from vsumgui.core.methods.base import Method, MethodScores, register
+from vsumgui.core.methods.base import register
+from vsumgui.core.methods.trained import TrainedMethod
 
 
 def halving_topk(x: torch.Tensor, s: torch.Tensor, k: int, alpha: float = 1.0,
@@ -102,29 +102,25 @@ class CSUMModel(nn.Module):
     def __init__(self, dim: int, hp: dict[str, Any]) -> None:
         super().__init__()
         self.hp = dict(hp)
-        d = int(hp["d_model"])
-        self.proj = nn.Linear(dim, d)
-        self.encoder = vnn.encoder(d, int(hp["heads"]), int(hp["d_inner"]), int(hp["layers"]), float(hp["dropout"]))
-        self.head = nn.Linear(d, 1)
+        self.proj, self.encoder, self.head = vnn.frame_scorer(
+            dim, int(hp["d_model"]), int(hp["heads"]), int(hp["d_inner"]), int(hp["layers"]), float(hp["dropout"]))
         self.projector = nn.Sequential(nn.Linear(dim, int(hp["proj_hidden"])), nn.ReLU(),
                                        nn.Linear(int(hp["proj_hidden"]), int(hp["proj_dim"])))
 
     def logits(self, x: torch.Tensor) -> torch.Tensor:
         """(B, T, D) -> (B, T) score logits of g."""
-        return self.head(self.encoder(self.proj(x))).squeeze(-1).float()
+        return vnn.frame_logits(self.proj, self.encoder, self.head, x)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.logits(x)
 
 
 @register
-class CSUM(Method):
+class CSUM(TrainedMethod):
     name = "csum"
     title = "CSUM"
     order = 10
-    needs_checkpoint = True
 
-    trainable = True
     hparams = {
         "layers": 2, "heads": 4, "d_model": 128, "d_inner": 512, "dropout": 0.0,
         "proj_hidden": 256, "proj_dim": 128, "lr": 1e-4, "weight_decay": 1e-4, "window": 200,
@@ -141,10 +137,8 @@ class CSUM(Method):
         "tau": "Eq. 1 (value not given; ours)",
         "alpha": "Eq. 6 (value not given; ours, on logits)",
     }
+    network = CSUMModel
 
-    @classmethod
-    def build_model(cls, dim: int, hparams: dict[str, Any]) -> CSUMModel:
-        return CSUMModel(dim, {**cls.hparams, **hparams})
 
     @classmethod
     def loss(cls, model: nn.Module, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
@@ -174,8 +168,7 @@ class CSUM(Method):
                 spread = torch.sigmoid(logits).std(1).mean()
         return nce, {"infonce": nce.detach(), "top1": acc, "score_std": spread}
 
-    def _score(self, features: np.ndarray) -> MethodScores:
-        window = int(self.header["hparams"].get("window", self.hparams["window"]))
-        with torch.inference_mode():
-            logits = vnn.grouped(self.model.logits, torch.from_numpy(features), window)
-        return MethodScores(torch.sigmoid(logits).double().numpy())
+    @classmethod
+    def frame_output(cls, model: CSUMModel, x: torch.Tensor) -> torch.Tensor:
+        """g's score, sigmoid(logit)."""
+        return torch.sigmoid(model.logits(x))

@@ -57,7 +57,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from vsumgui.core import nn as vnn
-from vsumgui.core.methods.base import Method, MethodScores, minmax, register, smooth
+from vsumgui.core.methods.base import MethodScores, minmax, register, smooth
+from vsumgui.core.methods.trained import TrainedMethod
 
 A = 0.1
 EPS = 1e-3
@@ -115,13 +116,13 @@ class CTVSUMModel(nn.Module):
 
 
 @register
-class CTVSUM(Method):
+class CTVSUM(TrainedMethod):
     name = "ctvsum"
     title = "CTVSUM"
     order = 0
     component_names = ("align", "uniform", "unique")
+    needs_checkpoint = False  # without one: the training-free scores (the rows marked * in Table 1)
 
-    trainable = True
     hparams = {
         "layers": 4, "heads": 1, "d_model": 128, "d_inner": 512, "dropout": 0.0,
         "filter_layers": 1, "lr": 1e-4, "weight_decay": 1e-4, "window": 200,
@@ -143,10 +144,8 @@ class CTVSUM(Method):
         "lambda3": "Eq. 11: fixed to 0.1",
         "segment": "our choice: segment length m of Eq. 9 (not given)",
     }
+    network = CTVSUMModel
 
-    @classmethod
-    def build_model(cls, dim: int, hparams: dict[str, Any]) -> CTVSUMModel:
-        return CTVSUMModel(dim, {**cls.hparams, **hparams})
 
     @classmethod
     def loss(cls, model: nn.Module, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
@@ -179,7 +178,7 @@ class CTVSUM(Method):
             has_other = other_video.any(1)  # (B,)
 
             # the filter mimics 1 - minmax(unique) per window (Eq. 10)
-            scaled, ok = vnn.minmax(unique.detach(), -1)
+            scaled, ok = vnn.scale_rows(unique.detach(), -1)
             target = 1.0 - scaled
             w = (has_other & ok).float()[:, None].expand(b, t)
             bce = F.binary_cross_entropy_with_logits(logits.float(), target, reduction="none")
@@ -199,10 +198,9 @@ class CTVSUM(Method):
             align, uniform = align_uniform(x)
             a, u = minmax(align), minmax(uniform)
             return MethodScores(smooth(a * u + EPS, SIGMA), {"align": a, "uniform": u, "unique": None})
-        window = int(self.header["hparams"].get("window", self.hparams["window"]))
         with torch.inference_mode():
-            z = vnn.grouped(self.model.embed, torch.from_numpy(features), window)
-            h = torch.sigmoid(vnn.grouped(self.model.filter_logits, z, window))
+            z = vnn.grouped(self.model.embed, torch.from_numpy(features), self.window)
+            h = torch.sigmoid(vnn.grouped(self.model.filter_logits, z, self.window))
         align, uniform = align_uniform(x, a_param, z.double().numpy())
         a, u, r = minmax(align), minmax(uniform), minmax(h.double().numpy())
         return MethodScores(smooth(a * u * r + EPS, SIGMA), {"align": a, "uniform": u, "unique": r})

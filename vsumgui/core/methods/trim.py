@@ -50,12 +50,12 @@ from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
 import torch
 from torch import nn
 
 from vsumgui.core import nn as vnn
-from vsumgui.core.methods.base import Method, MethodScores, register
+from vsumgui.core.methods.base import register
+from vsumgui.core.methods.trained import TrainedMethod
 
 _SD_FLOOR = 1e-4
 
@@ -151,13 +151,11 @@ def mask_frames(x: torch.Tensor, lo: float, hi: float) -> torch.Tensor:
 
 
 @register
-class TRIM(Method):
+class TRIM(TrainedMethod):
     name = "trim"
     title = "TRIM"
     order = 40
-    needs_checkpoint = True
 
-    trainable = True
     hparams = {
         "width": 1024, "stage1": 0.4, "mask_min": 0.15, "mask_max": 0.5, "nu": 0.005,
         "alpha": 1.0, "beta": 5.0, "gamma": 0.5, "sinkhorn_blur": 0.3, "sinkhorn_scaling": 0.7,
@@ -175,10 +173,8 @@ class TRIM(Method):
         "lr": "§4.1: Adam, lr 1e-5", "weight_decay": "§4.1: 1e-5",
         "window": "our choice (CTVSUM's 200-sample windows; the paper feeds whole videos)",
     }
+    network = TRIMModel
 
-    @classmethod
-    def build_model(cls, dim: int, hparams: dict[str, Any]) -> TRIMModel:
-        return TRIMModel(dim, {**cls.hparams, **hparams})
 
     @classmethod
     def begin_epoch(cls, model: nn.Module, epoch: int, epochs: int) -> None:
@@ -232,12 +228,3 @@ class TRIM(Method):
         return total, {"stage": torch.tensor(2.0), "ptrim": terms[0].detach(), "pctrim": terms[1].detach(),
                        "rep": rep.detach(), "sd": sdl.detach()}
 
-    @staticmethod
-    def frame_scores(model: TRIMModel, features: np.ndarray, window: int) -> np.ndarray:
-        with torch.inference_mode():
-            p = vnn.grouped(model, torch.from_numpy(np.asarray(features, np.float32)), window)
-        return p.double().numpy()
-
-    def _score(self, features: np.ndarray) -> MethodScores:
-        window = int(self.header["hparams"].get("window", self.hparams["window"]))
-        return MethodScores(self.frame_scores(self.model, features, window))

@@ -50,13 +50,13 @@ from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from vsumgui.core import nn as vnn
-from vsumgui.core.methods.base import Method, MethodScores, register
+from vsumgui.core.methods.base import register
+from vsumgui.core.methods.trained import TrainedMethod
 
 _TINY = 1e-6
 
@@ -77,16 +77,14 @@ class ViSPModel(nn.Module):
         self.hp = dict(hp)
         d, heads, inner, layers = int(hp["d_model"]), int(hp["heads"]), int(hp["d_inner"]), int(hp["layers"])
         drop = float(hp["dropout"])
-        self.proj = nn.Linear(dim, d)
-        self.summarizer = vnn.encoder(d, heads, inner, layers, drop)
-        self.head = nn.Linear(d, 1)
+        self.proj, self.summarizer, self.head = vnn.frame_scorer(dim, d, heads, inner, layers, drop)
         self.enc_proj = nn.Linear(dim, d)
         self.cls = nn.Parameter(torch.randn(1, 1, d) * 0.02)
         self.encoder = vnn.encoder(d, heads, inner, layers, drop)
 
     def logits(self, x: torch.Tensor) -> torch.Tensor:
         """(B, T, D) -> (B, T) frame logits alpha."""
-        return self.head(self.summarizer(self.proj(x))).squeeze(-1).float()
+        return vnn.frame_logits(self.proj, self.summarizer, self.head, x)
 
     def scores(self, x: torch.Tensor) -> torch.Tensor:
         """(B, T, D) -> (B, T) keep probabilities sigmoid(alpha)."""
@@ -116,13 +114,11 @@ class ViSPModel(nn.Module):
 
 
 @register
-class ViSP(Method):
+class ViSP(TrainedMethod):
     name = "visp"
     title = "ViSP"
     order = 30
-    needs_checkpoint = True
 
-    trainable = True
     hparams = {
         "layers": 2, "heads": 4, "d_model": 128, "d_inner": 256, "dropout": 0.0,
         "lambda": 0.5, "beta_binary": 0.1, "beta_size": 1.0, "hard_negatives": False, "tau": 0.1,
@@ -139,10 +135,8 @@ class ViSP(Method):
         "lr": "our choice (CTVSUM's Adam settings)", "weight_decay": "our choice (CTVSUM's)",
         "window": "our choice (CTVSUM's 200-sample windows)",
     }
+    network = ViSPModel
 
-    @classmethod
-    def build_model(cls, dim: int, hparams: dict[str, Any]) -> ViSPModel:
-        return ViSPModel(dim, {**cls.hparams, **hparams})
 
     @classmethod
     def loss(cls, model: nn.Module, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
@@ -182,12 +176,7 @@ class ViSP(Method):
         """Supervised fine-tuning loss (Eq. 11); see ViSPModel.supervised_loss."""
         return model.supervised_loss(features, labels, mask)
 
-    @staticmethod
-    def frame_scores(model: ViSPModel, features: np.ndarray, window: int) -> np.ndarray:
-        with torch.inference_mode():
-            s = vnn.grouped(model.scores, torch.from_numpy(np.asarray(features, np.float32)), window)
-        return s.double().numpy()
-
-    def _score(self, features: np.ndarray) -> MethodScores:
-        window = int(self.header["hparams"].get("window", self.hparams["window"]))
-        return MethodScores(self.frame_scores(self.model, features, window))
+    @classmethod
+    def frame_output(cls, model: ViSPModel, x: torch.Tensor) -> torch.Tensor:
+        """The keep probability sigmoid(alpha) (Eq. 11's S^p)."""
+        return model.scores(x)
