@@ -310,3 +310,69 @@ def test_representative_frame_is_the_top_shot(sample_summary):
         top = int(np.argmax(s.selector(name).shot_scores))
         a, b = s.shot_secs[top]
         assert a < t < b and t == pytest.approx((a + b) / 2)
+
+
+# -- the window ----------------------------------------------------------------------------------
+@pytest.fixture
+def window(qtbot):
+    from vsumgui.ui import worker as workers
+    from vsumgui.ui.window import MainWindow, settings
+
+    settings().remove("hidden_methods")  # a first run: nothing saved yet
+    w = MainWindow()
+    qtbot.addWidget(w)
+    w.show()
+    yield w
+    w.close()
+    qtbot.waitUntil(lambda: workers.running() == 0, timeout=60_000)
+
+
+def test_window_first_view_then_a_representative_frame(window, qtbot, sample_video, sample_summary):
+    from vsumgui.ui.firstview import representative_time
+
+    w = window
+    assert w.pages.currentWidget() is w.empty and w.empty.isVisible()
+    assert not w.preview.isVisible()
+    with qtbot.waitSignal(w.summaryShown, timeout=LONG):  # cached by the session's summary: shown at once
+        qtbot.mouseClick(w.empty.sample_button, Qt.MouseButton.LeftButton)
+    assert w.path == sample_video and w.pages.currentWidget() is w.preview
+    s, sel = w.summary, w.chosen
+    # the preview shows the driver's top-scored shot, not the first (black) frame
+    t = representative_time(s, sel.method)
+    qtbot.waitUntil(lambda: abs(w.preview.position - t) < 0.3, timeout=10_000)
+    # the timeline and the plots outline the pieces; the label counts them
+    assert w.timeline.segments == [tuple(x) for x in sel.segments]
+    assert w.curves.spans[0].spans == [tuple(x) for x in sel.segments]
+    assert w.selection.label.text().startswith(f"{len(sel.segments)} piece")
+    assert w.curves.driver == sel.method == w.curves.breakdown_of
+    # baselines start hidden; their tick shows them
+    assert not w.curves.curves["random"].isVisible() and w.curves.curves["ctvsum"].isVisible()
+    w.method_list.items["random"].setCheckState(Qt.CheckState.Checked)
+    assert w.curves.curves["random"].isVisible()
+    # the sentence under the bar, the bar short
+    assert w.run_panel.status.text().startswith("Done:") and w.run_panel.progress.format() == "Done"
+    # the recent files show on the next first view
+    assert str(sample_video) in w.prefs.recent_files()
+    w.empty.set_recent(w.prefs.recent_files())
+    assert w.empty.recent.item(0).data(Qt.ItemDataRole.UserRole) == str(sample_video)
+
+
+@pytest.mark.parametrize("size", [(1024, 640), (1920, 1080)])
+def test_layout_fits_from_small_to_large(window, qtbot, sample_video, sample_summary, size):
+    w = window
+    w.resize(*size)
+    with qtbot.waitSignal(w.summaryShown, timeout=LONG):
+        w.open_video(sample_video)
+    qtbot.wait(100)
+    ml = w.method_list
+    # every method name fits: no eliding, no sideways scroll bar
+    assert ml.viewport().width() >= ml.sizeHintForColumn(0) and not ml.horizontalScrollBar().isVisible()
+    # the breakdown keeps its 0 and 1
+    img = QImage(10, 10, QImage.Format.Format_ARGB32)
+    p = QPainter(img)
+    texts = [t[2] for t in w.curves.parts_plot.getAxis("left").generateDrawSpecs(p)[2]]
+    p.end()
+    assert "0" in texts and "1" in texts
+    # the shot strip grows with the window (thumbnails with it)
+    tall = w.timeline.height()
+    assert tall >= (80 if size[1] >= 1080 else 56), tall

@@ -306,7 +306,9 @@ def test_reopen_shows_the_cached_summary_at_once(window, qtbot, sample_video, sa
         assert window.open_video(sample_video)  # summarized before (the session's summary): no click needed
     s = window.summary
     assert s.cache_hit and len(s.shot_secs) == len(sample_summary.shot_secs)
-    assert set(window.curves.curves) == {n for n in s.scores if window.method_list.is_visible(n)}
+    assert set(window.curves.curves) == set(s.scores)  # every curve, the hidden ones (baselines) not drawn
+    assert {n for n, c in window.curves.curves.items() if c.isVisible()} == \
+        {n for n in s.scores if window.method_list.is_visible(n)}
     assert window.timeline.chosen == set(window.chosen.shots)
     # a video never summarized waits for the Summarize button
     monkeypatch.setenv("VSUMGUI_CACHE_DIR", str(paths.cache_dir() / "empty"))
