@@ -183,8 +183,6 @@ def test_method_list_marks_demo_checkpoints_and_hides_baselines(qtbot, tmp_path,
 
 # -- export dialog --------------------------------------------------------------------------
 def test_export_dialog_says_what_and_where(qtbot, sample_summary, tmp_path, monkeypatch):
-    from PySide6.QtGui import QDesktopServices
-
     from vsumgui.ui import export_dialog as ed
 
     s = sample_summary
@@ -195,8 +193,11 @@ def test_export_dialog_says_what_and_where(qtbot, sample_summary, tmp_path, monk
     monkeypatch.setattr(ed.platformdirs, "user_videos_dir", lambda: str(tmp_path / "Videos"))
     assert ed.default_folder(blocker / "clip.mp4") == tmp_path / "Videos" / "clip-summary"
     assert ed.default_folder(tmp_path / "clip.mp4") == tmp_path / "clip-summary"
-    dlg = ed.ExportDialog(s, str(blocker / "clip-summary"))
-    qtbot.addWidget(dlg)
+    from PySide6.QtWidgets import QWidget
+
+    owner = QWidget()  # the window, in the application
+    qtbot.addWidget(owner)
+    dlg = ed.ExportDialog(s, str(blocker / "clip-summary"), owner)
     dlg.show()
     assert dlg.folder.text() != str(blocker / "clip-summary") and "cannot be written" in dlg.status.text()
     # one line: pieces, length, mode, driver, cut mode
@@ -223,11 +224,12 @@ def test_export_dialog_says_what_and_where(qtbot, sample_summary, tmp_path, monk
     assert dlg.status.text() == f"Writing {export.get('video').label} …"
     dlg.folder.setText(str(tmp_path / "out"))
     opened: list = []
-    monkeypatch.setattr(QDesktopServices, "openUrl", lambda url: opened.append(url.toLocalFile()) or True)
+    monkeypatch.setattr(ed, "open_url", lambda url: opened.append(url.toLocalFile()) or True)
     assert not dlg.open_button.isVisible()
     with qtbot.waitSignal(dlg.exported, timeout=120_000) as got:
         dlg.start()
     result = got.args[0]
+    qtbot.waitUntil(lambda: not dlg.running(), timeout=10_000)
     assert sorted(p.name for p in result.files) == sorted(p.name for p in (tmp_path / "out").iterdir())
     assert dlg.open_button.isVisible()
     qtbot.mouseClick(dlg.open_button, Qt.MouseButton.LeftButton)

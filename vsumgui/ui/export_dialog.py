@@ -19,6 +19,7 @@ from vsumgui.ui import style
 from vsumgui.ui.jobs import Job, JobSlot
 
 
+open_url = QDesktopServices.openUrl  # the system's file manager (tests put a recorder here)
 WIDTH = 560  # px: messages wrap at this width instead of stretching the dialog
 
 
@@ -229,7 +230,7 @@ class ExportDialog(QDialog):
 
     def open_folder(self) -> bool:
         """Show the folder written to in the system's file manager."""
-        return self.written_to is not None and QDesktopServices.openUrl(QUrl.fromLocalFile(str(self.written_to)))
+        return self.written_to is not None and open_url(QUrl.fromLocalFile(str(self.written_to)))
 
     def _ended(self, text: str) -> None:
         self.say(text)

@@ -156,6 +156,9 @@ class MethodList(QListWidget):
         no sideways scrolling down to a 1024 px wide window)."""
         need = max((self.sizeHintForColumn(0), 0)) + 2 * self.frameWidth() + self.verticalScrollBar().sizeHint().width()
         self.setMinimumWidth(min(need, 260))
+        # as tall as its entries (a short window scrolls it): no empty box at 1920x1080
+        rows = max(1, self.count())
+        self.setMaximumHeight(rows * max(self.sizeHintForRow(0), 1) + 2 * self.frameWidth() + 4)
 
     def set_extra(self, names: list[str]) -> None:
         """Curves that are no registered method (personalized ones), listed after the methods."""
