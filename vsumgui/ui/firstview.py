@@ -65,7 +65,8 @@ class EmptyState(QWidget):
         self.recent = QListWidget()
         self.recent.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.recent.setTextElideMode(Qt.TextElideMode.ElideMiddle)
-        self.recent.setMaximumWidth(480)
+        self.recent.setMinimumWidth(360)  # a name and its folder read in one line
+        self.recent.setMaximumWidth(520)
         self.recent.itemClicked.connect(lambda item: self.fileChosen.emit(item.data(Qt.ItemDataRole.UserRole)))
         lay = QVBoxLayout(self)
         lay.addStretch(2)
@@ -85,7 +86,7 @@ class EmptyState(QWidget):
         shown = [f for f in files if Path(f).is_file()][:MAX_SHOWN]
         self.recent.clear()
         for f in shown:
-            item = QListWidgetItem(f"{Path(f).name}  —  {Path(f).parent}")
+            item = QListWidgetItem(f"{Path(f).name}  —  {Path(f).parent.name}")
             item.setData(Qt.ItemDataRole.UserRole, f)
             item.setToolTip(f)
             self.recent.addItem(item)
