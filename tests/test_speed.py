@@ -15,7 +15,7 @@ from vsumgui.cli import main
 from vsumgui.core import backbones, features, memo, shots, video
 from vsumgui.core.backbones.efficientnet_lite0 import EfficientNetLite0
 from vsumgui.core.errors import Cancelled
-from vsumgui.core.methods.base import Method
+from vsumgui.core.methods.trained import TrainedMethod
 from vsumgui.core.methods.ctvsum import CTVSUM
 from vsumgui.core.pipeline import Options, summarize
 from vsumgui.core.select import Selector, merge_segments, overlapping
@@ -68,7 +68,7 @@ def test_cache_hit_builds_no_backbone_and_recomputes_nothing(sample_video, sampl
     monkeypatch.setattr(features, "iter_samples", boom)
     monkeypatch.setattr(shots, "segment", boom)
     monkeypatch.setattr(CTVSUM, "_score", boom)
-    monkeypatch.setattr(Method, "_load", boom)  # no checkpoint loaded either
+    monkeypatch.setattr(TrainedMethod, "_load", boom)  # no checkpoint loaded either
     again = summarize(sample_video)
     assert again.cache_hit
     assert np.array_equal(again.shot_idx, sample_summary.shot_idx)
