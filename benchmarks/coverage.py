@@ -89,6 +89,8 @@ def main() -> None:
         for name, scenes in SCENES.items():
             path, bounds = build(name, scenes, Path(tmp))
             s = summarize(path, Options(use_cache=False))
+            print(f"{name}: scenes planted at {[round(a, 1) for a, _ in bounds]}, "
+                  f"found at {[round(float(a), 1) for a, _ in s.scene_secs]} ({len(s.shot_secs)} shots)")
             imp = minmax(s.scores[s.driver].scores)
             for mode in (*MODES, "evenly spaced"):
                 cells = []

@@ -19,7 +19,7 @@ from vsumgui.core import features, methods, paths, shots, video
 from vsumgui.core.errors import Cancelled, VideoError
 from vsumgui.core.methods.ctvsum import align_uniform
 from vsumgui.core.pipeline import Options, summarize
-from vsumgui.core.select import KnapsackTable, Selector, knapsack
+from vsumgui.core.select import KnapsackTable, Selector
 
 
 def check_contract(doc: dict, ratio: float) -> None:
@@ -40,6 +40,11 @@ def check_contract(doc: dict, ratio: float) -> None:
     assert all(a[1] < b[0] for a, b in zip(segs, segs[1:])), "segments overlap or touch"
     assert sum(e - s for s, e in segs) <= ratio * v["duration"] + 1e-6
     assert sel["ratio"] == ratio and sel["method"] in doc["methods"]
+    scenes = doc["scenes"]  # groups of whole shots, tiling the video
+    starts = {a for a, _ in shots_}
+    assert scenes[0][0] == 0.0 and scenes[-1][1] == shots_[-1][1] and all(a in starts for a, _ in scenes)
+    assert all(a[1] == b[0] for a, b in zip(scenes, scenes[1:]))
+    assert isinstance(doc["warnings"], list) and all(isinstance(w, str) for w in doc["warnings"])
 
 
 def test_probe_and_sampling_by_timestamp(sample_video):
@@ -93,7 +98,7 @@ def test_second_summarize_hits_cache_without_decoding(sample_video, monkeypatch,
     def no_decode(*a, **k):
         raise AssertionError("decoded although the features are cached")
 
-    monkeypatch.setattr(features, "iter_samples", no_decode)
+    monkeypatch.setattr(features, "iter_decoded", no_decode)
     s = summarize(sample_video)
     assert s.cache_hit
     np.testing.assert_allclose(s.features.features, sample_summary.features.features)
@@ -190,7 +195,47 @@ def test_knapsack_matches_brute_force():
             got = table.solve(cap)
             assert w[got].sum() <= cap
             assert v[got].sum() == pytest.approx(best)
-        assert knapsack(v, w, int(w.sum()) // 2) == table.solve(int(w.sum()) // 2)
+
+
+def test_knapsack_on_demand_gives_the_tables_answers(monkeypatch):
+    """Past MAX_BYTES each capacity is solved by halving; the decisions, ties included, are the table's."""
+    rng = np.random.default_rng(3)
+    for trial in range(30):
+        n = int(rng.integers(1, 60))
+        v = rng.integers(0, 4, n).astype(float) if trial % 2 else rng.random(n)  # ties on odd trials
+        w = rng.integers(1, 30, n)
+        table = KnapsackTable(v, w)
+        monkeypatch.setattr(KnapsackTable, "MAX_BYTES", 0)
+        monkeypatch.setattr(KnapsackTable, "LEAF_BYTES", int(rng.integers(1, 40)))
+        lean = KnapsackTable(v, w)
+        monkeypatch.undo()
+        assert lean.keep is None and lean.nbytes == 0
+        for cap in range(0, int(w.sum()) + 2, 3):
+            assert lean.solve(cap) == table.solve(cap)
+
+
+def test_knapsack_table_of_three_hours_is_small():
+    """Issue 20: a 3-hour video's table (2,880 shots of ~3.75 s, 0.1 s quanta) held under 50 MB; longer ones hold none."""
+    rng = np.random.default_rng(4)
+    w = rng.integers(10, 66, 2880)
+    w = (w * (108_000 / w.sum())).astype(np.int64) + 1
+    table = KnapsackTable(rng.random(len(w)), w)
+    assert table.keep is not None and table.nbytes < 50e6
+    assert KnapsackTable(rng.random(2 * len(w)), np.tile(w, 2)).nbytes == 0
+
+
+def test_knapsack_mode_is_the_benchmark_protocol():
+    """The mode maximizes the summed shot means (as evaluate.summarize_frames does), not mean x length."""
+    from vsumgui.core import evaluate
+    # one long good shot against two short, slightly worse ones: the protocol takes the two
+    times = np.arange(40) / 2.0
+    idx = np.array([[0, 20], [20, 30], [30, 40]])
+    secs = idx / 2.0
+    scores = np.concatenate([np.full(20, 0.9), np.full(10, 0.8), np.full(10, 0.7)])
+    sel = Selector(scores, idx, secs, times, 20.0).select(0.5, "knapsack")
+    assert sel.shots == [1, 2]
+    frames = evaluate.summarize_frames(scores, np.array([[0, 19], [20, 29], [30, 39]]), ratio=0.5)
+    assert np.flatnonzero(frames).tolist() == list(range(20, 40))
 
 
 def test_selector_budget_never_exceeded_random_cases():

@@ -124,6 +124,20 @@ def test_trim_runs_its_two_stages_in_the_trainer(trained):
     assert stages == [1] * 60 + [2] * 90
 
 
+def test_trim_resume_continues_its_schedule(split, tmp_path):
+    """Issue 18: the stage split is the first run's (2 epochs: 1 + 1); resumed to 8 epochs it stays
+    in stage 2 (split by --epochs 8, 3 + 5, it would go back to stage 1 at epoch 3)."""
+    ds, _ = split
+    path = tmp_path / "trim.pt"
+    hp = {**SMALL["trim"], "window": WINDOW, "lr": 1e-4}
+    first = loop.fit("trim", ds, loop.Config(out=path, epochs=2, batch_size=4, device="cpu", seed=0, hparams=hp))
+    assert [h["parts"]["stage"] for h in first.history] == [1.0, 2.0]
+    again = loop.fit("trim", ds, loop.Config(out=path, epochs=8, batch_size=4, device="cpu", seed=0), resume=True)
+    assert [h["parts"]["stage"] for h in again.history] == [2.0] * 6
+    ck = checkpoints.load(path)
+    assert ck.epoch == 8 and ck.header["schedule_epochs"] == 2
+
+
 @pytest.mark.parametrize("name", NEW)
 def test_checkpoint_round_trips(split, tmp_path, name):
     ds, unseen = split

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import subprocess
+
+import imageio_ffmpeg
 import numpy as np
 import pytest
-from scipy.stats import rankdata
+from scipy.stats import rankdata, spearmanr
 
 import threading
 
@@ -79,17 +82,23 @@ def test_personalize_visp_finetunes_the_model_itself(sample_summary, tmp_path, m
         assert all(after[i] > before[i] for i in keep) and after[skip[0]] < before[skip[0]], (before, after)
         assert pers.curve_name("vi") not in s.scores and np.isfinite(got.scores).all()
 
-        # saved per profile as a ViSP checkpoint (weights_only load): the summarizer moved, E did not
+        # saved per profile as a ViSP checkpoint (weights_only load) beside the head that holds the
+        # labels: the summarizer moved, E did not
         path = pers.saved("vi", bb)
-        assert path == pers.visp_path("vi", bb) and not pers.head_path("vi", bb).exists()
-        assert sorted(p.name for p in path.parent.iterdir()) == [path.name]  # no temp file left
+        assert path == pers.visp_path("vi", bb) and pers.head_path("vi", bb).exists()
+        assert sorted(p.name for p in path.parent.iterdir()) == sorted([path.name, pers.head_path("vi", bb).name])
         ck, base_ck = checkpoints.load(path), checkpoints.load(pretrained)
         assert ck.method == "visp" and ck.header["personalized"]["profile"] == "vi"
         assert ck.header["personalized"]["labels"] == 3
         assert not torch.equal(ck.model["head.weight"], base_ck.model["head.weight"])
         assert torch.equal(ck.model["cls"], base_ck.model["cls"])
-        np.testing.assert_allclose(methods.create("visp", path).score(s.features.features, bb).scores,
-                                   got.scores, atol=1e-6)
+        np.testing.assert_allclose(pers.personal_scores(s, "vi").scores, got.scores, atol=1e-6)
+        # the fine-tuned model did not forget: the unlabelled samples keep the pretrained order
+        tuned = methods.create("visp", path).score(s.features.features, bb).scores
+        free = np.ones(len(s.times), bool)
+        for i in keep + skip:
+            free[s.shot_idx[i][0]:s.shot_idx[i][1]] = False
+        assert spearmanr(tuned[free], s.scores["visp"].scores[free]).statistic >= 0.9
 
         # it scores the person's next video (no labels there), unlike the pretrained model
         other = summarize(media_dir / "friday_cc0.mp4")
@@ -111,5 +120,107 @@ def test_personalize_without_labels_says_so(sample_summary, tmp_path):
 
 def test_targets_cover_labelled_spans():
     times = np.arange(10) / 2.0
-    y = pers.targets(times, 5.0, [(1.0, 2.0, KEEP), (4.0, 5.0, SKIP)])
+    y = pers.targets(times, [(1.0, 2.0, KEEP), (4.0, 5.0, SKIP)])
     assert list(np.nan_to_num(y, nan=-1)) == [-1, -1, 1, 1, -1, -1, -1, -1, 0, 0]
+
+
+def cut(out, media_dir, shots) -> list[tuple[float, float]]:
+    """A video of 2 s shots (clip, start) cut with the bundled ffmpeg; their spans."""
+    ffmpeg = imageio_ffmpeg.get_ffmpeg_exe()
+    parts = []
+    for k, (clip, start) in enumerate(shots):
+        part = out.with_name(f"{out.stem}-{k}.mp4")
+        subprocess.run([ffmpeg, "-v", "error", "-y", "-ss", str(start), "-i", str(media_dir / clip),
+                        "-t", "2", "-vf", "scale=320:180,setsar=1,fps=12", "-an", "-c:v", "libx264",
+                        "-preset", "veryfast", "-pix_fmt", "yuv420p", str(part)], check=True)
+        parts.append(part)
+    listing = out.with_suffix(".txt")
+    listing.write_text("".join(f"file '{p}'\n" for p in parts))
+    subprocess.run([ffmpeg, "-v", "error", "-y", "-f", "concat", "-safe", "0", "-i", str(listing), "-c", "copy",
+                    str(out)], check=True)
+    return [(2.0 * k, 2.0 * k + 2) for k in range(len(shots))]
+
+
+@pytest.mark.slow
+def test_labels_move_similar_shots_in_this_video_and_the_next(tmp_path, media_dir):
+    """Other shots of a kept clip rise (not copies: other stretches of it), of a skipped clip
+    fall, in the labelled video and in the next one; unrelated content keeps its order."""
+    bbb, flower, street = "big_buck_bunny_0_30.webm", "flower_cc0.mp4", "friday_cc0.mp4"
+    a_shots = [(flower, 0), (bbb, 3), (street, 0), (bbb, 17), (flower, 3), (bbb, 26), (street, 4), (bbb, 12.5)]
+    b_shots = [(street, 2), (bbb, 7), (flower, 1.5), (bbb, 19), (street, 0.5), (flower, 2.5)]
+    a_spans, b_spans = cut(tmp_path / "a.mp4", media_dir, a_shots), cut(tmp_path / "b.mp4", media_dir, b_shots)
+    a, b = summarize(tmp_path / "a.mp4"), summarize(tmp_path / "b.mp4")
+
+    def samples(s, shots, spans, clip, skip=()):
+        return np.concatenate([np.flatnonzero((s.times >= x) & (s.times < y))
+                               for k, ((c, _), (x, y)) in enumerate(zip(shots, spans)) if c == clip and k not in skip])
+
+    with LabelStore(tmp_path / "labels.sqlite") as store:
+        store.set("kids", a.features.key, *a_spans[0], KEEP)  # the first flower shot
+        store.set("kids", a.features.key, *a_spans[2], SKIP)  # the first street shot
+        got = pers.personalize(a, "kids", store, base="ctvsum").scores
+    nxt = pers.personal_scores(b, "kids").scores
+
+    def pct(scores, idx):  # mean percentile of the samples among the video's samples
+        return ((rankdata(scores) - 1) / (len(scores) - 1))[idx].mean()
+
+    for s, shots, spans, after, seen in ((a, a_shots, a_spans, got, (0, 2)), (b, b_shots, b_spans, nxt, ())):
+        before = s.scores["ctvsum"].scores
+        liked, disliked = samples(s, shots, spans, flower, seen), samples(s, shots, spans, street, seen)
+        assert pct(after, liked) > max(0.8, pct(before, liked)), (pct(before, liked), pct(after, liked))
+        assert pct(after, disliked) < min(0.3, pct(before, disliked)), (pct(before, disliked), pct(after, disliked))
+        other = samples(s, shots, spans, bbb)
+        assert spearmanr(after[other], before[other]).statistic > 0.95
+
+    # labels accumulate over the profile's videos: one skip in B, then Personalize on B uses A's too
+    pre = b.scores["ctvsum"].scores
+    span = lambda k: np.flatnonzero((b.times >= b_spans[k][0]) & (b.times < b_spans[k][1]))  # noqa: E731
+    k = max((1, 3), key=lambda k: pct(pre, span(k)))  # the film shot the method likes more
+    with LabelStore(tmp_path / "labels.sqlite") as store:
+        store.set("kids", b.features.key, *b_spans[k], SKIP)
+        both = pers.personalize(b, "kids", store, base="ctvsum").scores
+    assert pct(both, samples(b, b_shots, b_spans, flower)) > 0.8  # from A's keep
+    assert pct(both, span(k)) < pct(pre, span(k))
+
+
+def test_suggestions_are_unlabelled_spread_and_move_on(sample_summary, tmp_path):
+    s = sample_summary
+    with LabelStore(tmp_path / "labels.sqlite") as store:
+        first = pers.suggestions(s, "sug", store)
+        assert len(first) == 3 == len(set(first))
+        mids = sorted(s.shot_secs[first].mean(axis=1))
+        assert min(np.diff(mids)) > s.video.duration / 12  # spread over the video, not three neighbours
+        for i in first:  # the person labels what was suggested
+            store.set("sug", s.features.key, *s.shot_secs[i], KEEP if i == first[0] else SKIP)
+        pers.personalize(s, "sug", store, base="ctvsum")
+        again = pers.suggestions(s, "sug", store)
+        assert not set(again) & set(first) and len(again) == 3
+        # shots the labels already decide (like a labelled one) are not suggested
+        model = pers.likes.Likes.load(pers.head_path("sug", s.features.backbone), s.features.backbone,
+                                      s.features.features.shape[1])
+        sure = [i for i, (a, b) in enumerate(s.shot_idx) if abs(model.evidence(s.features.features[a:b]).mean()) > 0.9]
+        assert not set(again) & set(sure)
+
+
+@pytest.mark.parametrize("mode", ["knapsack", "topk", "highlight", "diverse"])
+def test_selection_honours_labels_in_every_mode(sample_summary, tmp_path, mode):
+    s = sample_summary
+    base = s.selector("ctvsum")
+    order = np.argsort(base.shot_scores)
+    remembered = s.selection
+    with LabelStore(tmp_path / "labels.sqlite") as store:
+        plain = s.selector("ctvsum").select(0.3, mode)
+        keep, skip = int(order[0]), int(plain.shots[-1])  # the least-liked shot kept, a selected one skipped
+        store.set("h", s.features.key, *s.shot_secs[keep], KEEP)
+        store.set("h", s.features.key, *s.shot_secs[skip], SKIP)
+        sel, note = pers.honoured(s, "h", store, 0.3, mode, "ctvsum")
+        assert note is None and keep in sel.shots and skip not in sel.shots
+        assert sel.duration <= base.budget(0.3) + 1e-6 and sel.duration > 0.5 * base.budget(0.3)
+        segs = np.array(sel.segments)
+        assert ((segs[:, 0] < s.shot_secs[skip, 1] - 1e-6) & (segs[:, 1] > s.shot_secs[skip, 0] + 1e-6)).sum() == 0
+        # more keep than the budget holds: the best-scored that fit, and a sentence
+        for i in range(len(s.shot_secs)):
+            store.set("h", s.features.key, *s.shot_secs[i], KEEP)
+        sel, note = pers.honoured(s, "h", store, 0.1, mode, "ctvsum")
+        assert note and "do not fit" in note and sel.duration <= base.budget(0.1) + 1e-6
+    assert s.selection is remembered  # the summary is not changed

@@ -65,7 +65,7 @@ def test_cache_hit_builds_no_backbone_and_recomputes_nothing(sample_video, sampl
 
     monkeypatch.setattr(backbones.Backbone, "_load", boom)
     monkeypatch.setattr(EfficientNetLite0, "build", boom)
-    monkeypatch.setattr(features, "iter_samples", boom)
+    monkeypatch.setattr(features, "iter_decoded", boom)
     monkeypatch.setattr(shots, "segment", boom)
     monkeypatch.setattr(CTVSUM, "_score", boom)
     monkeypatch.setattr(TrainedMethod, "_load", boom)  # no checkpoint loaded either
@@ -220,3 +220,162 @@ def test_parallel_inference_keeps_the_order(sample_video, monkeypatch):
     a, b = got["1"], got["3"]
     assert np.array_equal(a.times, b.times) and np.array_equal(a.picks, b.picks)
     assert np.abs(a.features - b.features).max() <= 1e-5 * np.abs(a.features).max()
+
+
+# --- issue #20: decode less ------------------------------------------------------------------
+# (name, ffmpeg output options, file suffix, whether it has frames nothing refers to)
+ENCODINGS = [
+    ("h264-bframes", ["-c:v", "libx264", "-preset", "medium", "-bf", "3", "-g", "48"], "mp4", True),
+    ("h264-no-bframes", ["-c:v", "libx264", "-preset", "ultrafast"], "mp4", False),
+    ("hevc", ["-c:v", "libx265", "-preset", "ultrafast", "-x265-params", "log-level=error:bframes=3"], "mp4", True),
+    ("vp8", ["-c:v", "libvpx", "-b:v", "300k"], "webm", False),
+    ("vp9", ["-c:v", "libvpx-vp9", "-b:v", "300k", "-deadline", "realtime", "-cpu-used", "8"], "webm", False),
+    ("mpeg2-ps", ["-c:v", "mpeg2video", "-bf", "2", "-b:v", "800k"], "mpg", True),
+    ("mpeg2-ts", ["-c:v", "mpeg2video", "-bf", "2", "-b:v", "800k"], "ts", True),
+    ("avi-mpeg4", ["-c:v", "mpeg4", "-bf", "2", "-q:v", "4"], "avi", True),
+]
+
+
+@pytest.fixture(scope="module")
+def encoded(tmp_path_factory, sample_video) -> dict[str, tuple]:
+    """4 s of the sample (a cut at 12 s inside) at 192x108, 24 fps, in each encoding; plus a phone's
+    rotated file and one whose timestamps start at 3.5 s."""
+    d = tmp_path_factory.mktemp("encodings")
+    out = {}
+    for name, opts, ext, nonref in ENCODINGS:
+        p = d / f"{name}.{ext}"
+        subprocess.run([FFMPEG, "-v", "error", "-ss", "10", "-t", "4", "-i", str(sample_video), "-an",
+                        "-vf", "scale=192:108", *opts, str(p)], check=True)
+        out[name] = (p, nonref)
+    src = out["h264-bframes"][0]
+    for name, opts in (("rotated", ["-display_rotation", "90"]), ("start-3.5s", ["-itsoffset", "3.5"])):
+        p = d / f"{name}.mp4"
+        subprocess.run([FFMPEG, "-v", "error", *opts, "-i", str(src), "-c", "copy", str(p)], check=True)
+        out[name] = (p, True)
+    return out
+
+
+def _opencv_frames(path) -> list[tuple[float, np.ndarray]]:
+    """Every frame as OpenCV decodes it (rotation applied): (time, RGB)."""
+    import cv2
+
+    cap = cv2.VideoCapture(str(path), cv2.CAP_FFMPEG)
+    cap.set(cv2.CAP_PROP_ORIENTATION_AUTO, 1)
+    out = []
+    while True:
+        ok, frame = cap.read()
+        if not ok:
+            return out
+        out.append((cap.get(cv2.CAP_PROP_POS_MSEC) / 1000.0, cv2.cvtColor(frame, cv2.COLOR_BGR2RGB)))
+
+
+@pytest.mark.parametrize("name", [e[0] for e in ENCODINGS] + ["rotated", "start-3.5s"])
+def test_sparse_sampling_takes_the_nearest_decoded_frame(encoded, name):
+    """At 2 samples per second each sample is a frame OpenCV also decodes, pixel for pixel, at
+    that frame's own time and display index, within two frames of its grid time; files with
+    non-reference frames decode fewer frames than they have."""
+    path, nonref = encoded[name]
+    ref = _opencv_frames(path)
+    info = video.probe(path)
+    stats: dict = {}
+    got = list(video.iter_decoded(path, 2.0, stats=stats, info=info))
+    # (the AVI's first frame is at 1/24 s: the container delays it by the B-frame)
+    assert stats["end"] == pytest.approx(4.0 + (name == "avi-mpeg4") / 24, abs=0.01)
+    assert len(got) == int(np.ceil(stats["end"] * 2)) and stats["n_frames"] == len(ref) == 96
+    assert (stats["decoded"] < 0.9 * len(ref)) == nonref
+    times = np.array([s.time for s in got])
+    assert np.all(np.diff(times) > 0) and np.abs(times - np.arange(len(got)) / 2.0).max() <= 2.01 / 24
+    for s in got:
+        rgb = ref[s.index][1]
+        assert s.time == pytest.approx(ref[0][0] + s.index / 24, abs=1e-3)  # (OpenCV's last AVI time is 0)
+        assert rgb.shape == s.rgb.shape == ((192, 108, 3) if name == "rotated" else (108, 192, 3))
+        assert np.abs(rgb.astype(int) - s.rgb).mean() < 1.0
+
+
+def test_dense_sampling_decodes_every_frame(encoded):
+    """At 8 samples per second of a 24 fps file (one every 3 frames) nothing is skipped, and the
+    samples are the frames at the grid times exactly."""
+    path, _ = encoded["h264-bframes"]
+    stats: dict = {}
+    got = list(video.iter_decoded(path, 8.0, (32, 32), stats=stats))
+    assert stats["decoded"] == stats["n_frames"] == 96
+    assert [s.index for s in got] == list(range(0, 96, 3))
+    assert np.allclose([s.time for s in got], np.arange(32) / 8.0)
+
+
+def test_decoded_samples_follow_variable_frame_rate(tmp_path):
+    """A 50 fps second then 10 fps: samples by media time, as the OpenCV sampler keeps them."""
+    p = tmp_path / "vfr.mp4"
+    subprocess.run([FFMPEG, "-v", "error", "-f", "lavfi", "-i", "testsrc=size=64x48:rate=50", "-vf",
+                    "setpts='if(lt(N,50),N*0.02,1+(N-50)*0.1)/TB'", "-frames:v", "80", "-fps_mode", "vfr",
+                    "-c:v", "libx264", "-bf", "0", str(p)], check=True)
+    kept = [(s.index, round(s.time, 3)) for s in video.iter_decoded(p, 2.0, (32, 32))]
+    assert kept == [(s.index, round(s.time, 3)) for s in video.iter_samples(p, 2.0, (32, 32))]
+    assert kept[:4] == [(0, 0.0), (25, 0.5), (50, 1.0), (55, 1.5)]
+
+
+def test_partial_summaries_while_features_are_extracted(sample_video, monkeypatch):
+    """The features so far are offered while they are extracted (each a prefix of the final ones,
+    of a video ending after its last sample), and partial summaries of them reach the caller from
+    their own thread, covering more and more of the video, never after summarize returned."""
+    from vsumgui.core import pipeline
+
+    monkeypatch.setattr(features, "PARTIAL_EVERY", 0.0)
+    offered: list = []
+    final = features.extract(sample_video, partial=offered.append)
+    assert [len(f) for f in offered[:3]] == [16, 32, 48]  # after each batch embedded
+    for f in offered:
+        k = len(f)
+        assert np.array_equal(f.times, final.times[:k]) and np.array_equal(f.features, final.features[:k])
+        assert f.video.duration == pytest.approx(f.times[-1] + 0.5)
+    chosen = pipeline.resolve_methods(["ctvsum", "uniform-sampling"])
+    s = pipeline.partial_summary(offered[1], chosen, Options(), final.video.duration)
+    k = len(offered[1])
+    assert s.done == pytest.approx(16.0 / 30.0) and set(s.scores) == {"ctvsum", "uniform-sampling"}
+    assert s.shot_idx[0, 0] == 0 and s.shot_idx[-1, 1] == k and all(len(m.scores) == k for m in s.scores.values())
+    assert s.selection is not None and 0 < s.selection.duration <= 0.15 * s.video.duration + 1e-6
+    # end to end, with inference slowed so that the run lasts a few seconds
+    model = backbones.get(backbones.DEFAULT)
+    embed = model.embed
+    monkeypatch.setattr(model, "embed", lambda frames: (threading.Event().wait(0.6), embed(frames))[1])
+    got: list = []
+    done = summarize(sample_video, Options(use_cache=False, methods=["ctvsum"]), partial=got.append)
+    n = len(got)
+    assert n >= 1 and all(0 < g.done < 1 and threading.current_thread().name != "vsumgui-partial" for g in got)
+    assert [g.done for g in got] == sorted(g.done for g in got) and done.done == 1.0
+    threading.Event().wait(0.5)
+    assert len(got) == n  # nothing arrives after summarize returned
+
+
+def test_progress_bar_eta():
+    """The time left is the stage's pace so far, once a second of it has passed."""
+    import io
+
+    from vsumgui.cli import ProgressBar
+
+    now = [0.0]
+    out = io.StringIO()
+    bar = ProgressBar(out, clock=lambda: now[0])
+    bar("decoding", 0.0)
+    now[0] = 10.0
+    bar("decoding", 0.25)
+    now[0] = 20.0
+    bar("decoding", 0.5)
+    assert bar.eta("decoding", 0.5) == pytest.approx(20.0)
+    lines = out.getvalue().splitlines()
+    assert "ETA" not in lines[0] and lines[-1].endswith("ETA 0:20")
+
+
+@pytest.mark.parametrize("name", ["h264-bframes", "rotated"])
+def test_resized_samples_match_opencv_resizing(encoded, name):
+    """Samples resized by FFmpeg's area filter (in the colour conversion) are the full frames
+    resized by OpenCV's INTER_AREA, to a couple of levels, upright."""
+    import cv2
+
+    path, _ = encoded[name]
+    small = list(video.iter_decoded(path, 2.0, (64, 48)))
+    full = list(video.iter_decoded(path, 2.0))
+    assert len(small) == len(full) and small[0].rgb.shape == (48, 64, 3)
+    diff = [np.abs(s.rgb.astype(int) - cv2.resize(f.rgb, (64, 48), interpolation=cv2.INTER_AREA)).mean()
+            for s, f in zip(small, full)]
+    assert max(diff) < 4.0

@@ -171,6 +171,9 @@ def fit(
 
     hp = _hparams(cls, config.hparams)
     start_epoch, state = 0, None
+    # the epochs a method's schedule (TRIM's two stages) is planned over: fixed by the first run and
+    # kept in the checkpoint, so a resume with more (or fewer) epochs continues the same schedule
+    schedule = config.epochs
     out = Path(config.out)
     if lead:
         check_writable(out)  # before the first epoch, not after it
@@ -188,6 +191,8 @@ def fit(
                             + ", ".join(f"{k}={v}" for k, v in changed.items()))
         hp = {**hp, **state.hparams}
         start_epoch = state.epoch
+        # older checkpoints lack it: the epochs of the run that wrote them is the best guess
+        schedule = int(state.header.get("schedule_epochs", state.header.get("epochs", config.epochs)))
         if start_epoch >= config.epochs:
             raise VsumError(f"{out}: already trained for {start_epoch} epochs; ask for more with --epochs")
     data.window = int(hp.get("window", data.window))
@@ -226,7 +231,7 @@ def fit(
 
     header_base = {
         "method": cls.name, "backbone": data.backbone, "dim": data.dim, "hparams": hp,
-        "epochs": config.epochs, "batch_size": config.batch_size, "seed": config.seed,
+        "epochs": config.epochs, "schedule_epochs": schedule, "batch_size": config.batch_size, "seed": config.seed,
         "data": data.summary(), "vsumgui": vsumgui.__version__, "torch": torch.__version__,
         "sample_rate": data.source.get("sample_rate"),
     }
@@ -234,7 +239,7 @@ def fit(
     total_samples, total_time = 0, 0.0
     for epoch in range(start_epoch, config.epochs):
         data.set_epoch(epoch)
-        cls.begin_epoch(model, epoch, config.epochs)
+        cls.begin_epoch(model, epoch, schedule)
         if distributed:
             sampler.set_epoch(epoch)
         else:

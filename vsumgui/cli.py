@@ -33,27 +33,45 @@ class Parser(argparse.ArgumentParser):
 
 
 class ProgressBar:
-    """A one-line progress bar on stderr (plain lines when stderr is not a terminal)."""
+    """A one-line progress bar on stderr with the stage's time left (plain lines, at most one
+    every 5 s per stage, when stderr is not a terminal)."""
 
-    def __init__(self, stream=sys.stderr) -> None:
+    def __init__(self, stream=sys.stderr, clock=time.monotonic) -> None:
         self.stream = stream
         self.tty = stream.isatty()
+        self.clock = clock
         self.stage = ""
         self.last = 0.0
+        self.begun: dict[str, float] = {}  # when each stage was first reported
+        self.printed: dict[str, float] = {}  # when each stage last printed a plain line
+
+    def eta(self, stage: str, frac: float) -> float | None:
+        """Seconds left in `stage` at its average pace so far (None until it is measurable)."""
+        spent = self.clock() - self.begun.get(stage, self.clock())
+        return spent * (1.0 - frac) / frac if 0.01 <= frac < 1.0 and spent >= 1.0 else None
 
     def __call__(self, stage: str, frac: float) -> None:
-        now = time.monotonic()
+        now = self.clock()
+        self.begun.setdefault(stage, now)
         if stage == self.stage and frac < 1.0 and now - self.last < 0.2:
             return
         self.last = now
         bar = "#" * int(frac * 30)
-        line = f"{stage:<10} [{bar:<30}] {frac * 100:5.1f}%"
+        left = self.eta(stage, frac)
+        line = f"{stage:<10} [{bar:<30}] {frac * 100:5.1f}%" + (f"  ETA {_fmt_eta(left)}" if left is not None else "")
         if self.tty:
-            self.stream.write("\r" + line + ("\n" if frac >= 1.0 else ""))
-        elif stage != self.stage or frac >= 1.0:
+            self.stream.write("\r" + line + " " * 4 + ("\n" if frac >= 1.0 else ""))
+        elif stage not in self.printed or frac >= 1.0 or now - self.printed[stage] >= 5.0:
             self.stream.write(line + "\n")
+            self.printed[stage] = now
         self.stream.flush()
         self.stage = stage
+
+
+def _fmt_eta(seconds: float) -> str:
+    m, s = divmod(int(round(seconds)), 60)
+    h, m = divmod(m, 60)
+    return f"{h}:{m:02d}:{s:02d}" if h else f"{m}:{s:02d}"
 
 
 def _fmt(t: float) -> str:

@@ -19,13 +19,14 @@ import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
-
-import torch
+from typing import TYPE_CHECKING, Any
 
 from vsumgui.core import paths
 from vsumgui.core.atomic import atomic_path
 from vsumgui.core.errors import VsumError
+
+if TYPE_CHECKING:  # torch is imported where a checkpoint is read or written, not to list methods
+    import torch
 
 FORMAT = "vsumgui-checkpoint"
 VERSION = 1
@@ -77,6 +78,8 @@ class Checkpoint:
 
 def _cpu(state: Any) -> Any:
     """A copy of a (nested) state dict with every tensor on the CPU, detached."""
+    import torch
+
     if isinstance(state, torch.Tensor):
         return state.detach().to("cpu", copy=True)
     if isinstance(state, dict):
@@ -96,6 +99,8 @@ def save(path: str | os.PathLike, ckpt: Checkpoint) -> Path:
             "model": _cpu(ckpt.model), "optimizer": _cpu(ckpt.optimizer), "scaler": _cpu(ckpt.scaler)}
     # serialized in memory, then one plain write: torch.save straight to a file on a full disk
     # raises an obscure RuntimeError; a plain write raises OSError ("the disk is full")
+    import torch
+
     data = io.BytesIO()
     torch.save(blob, data)
     with atomic_path(path) as tmp:
@@ -108,6 +113,8 @@ def load(path: str | os.PathLike) -> Checkpoint:
     path = Path(path)
     if not path.is_file():
         raise VsumError(f"{path}: no such checkpoint file")
+    import torch
+
     try:
         blob = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as e:  # truncated zip, random bytes, a pickle with code: all refused alike

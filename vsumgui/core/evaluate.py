@@ -28,7 +28,7 @@ from scipy import stats
 from vsumgui.core import datasets
 from vsumgui.core.atomic import write_text
 from vsumgui.core.errors import VsumError, check_cancel
-from vsumgui.core.select import KnapsackTable
+from vsumgui.core.select import protocol_table
 
 RATIO = 0.15
 METRIC = {"tvsum": "avg", "summe": "max"}  # how F1 against several annotators is combined
@@ -69,7 +69,7 @@ def summarize_frames(frame_scores: np.ndarray, shots: np.ndarray, weights: np.nd
     if weights is None:
         weights = shots[:, 1] - shots[:, 0] + 1
     budget = int(math.floor(ratio * n))
-    chosen = KnapsackTable(shot_means(frame_scores, shots), np.asarray(weights, dtype=np.int64)).solve(budget)
+    chosen = protocol_table(shot_means(frame_scores, shots), np.asarray(weights, dtype=np.int64), budget).solve(budget)
     summary = np.zeros(n, dtype=bool)
     for i in chosen:
         summary[shots[i, 0]:shots[i, 1] + 1] = True

@@ -18,10 +18,12 @@ import json
 import os
 import queue
 import threading
+import time
 from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable
 
 import h5py
 import numpy as np
@@ -29,11 +31,13 @@ import numpy as np
 from vsumgui.core import backbones, paths, shots
 from vsumgui.core.atomic import atomic_path
 from vsumgui.core.errors import VsumError, check_cancel
-from vsumgui.core.video import GAP, Progress, VideoInfo, check_file, check_rate, iter_keyframes, iter_samples, probe
+from vsumgui.core.video import (GAP, Progress, VideoInfo, check_file, check_rate, iter_decoded, iter_keyframes,
+                                probe)
 
 BATCH = 16  # frames per inference call; larger batches gain little and delay the first results
 QUEUE = 4  # batches decoded ahead of inference: bounded, so memory stays flat on any length
 SAMPLINGS = ("frames", "keyframes")
+PARTIAL_EVERY = 2.0  # seconds between two offers of the features so far (issue #20: curves while it runs)
 _CHUNK = 1 << 20
 
 
@@ -59,6 +63,9 @@ class Features:
 
     def __len__(self) -> int:
         return len(self.times)
+
+
+Partial = Callable[[Features], None]  # receives the features so far (see `extract`)
 
 
 def cache_dir() -> Path:
@@ -104,8 +111,13 @@ def cache_path(key: str, backbone: str, sample_rate: float, sampling: str = "fra
 
 
 def cached(key: str, backbone: str, sample_rate: float, video_path: str = "") -> Features | None:
-    """The cached features of a video known by its content key, or None."""
-    return _read_cache(cache_path(key, backbone, sample_rate), video_path)
+    """The cached features of a video known by its content key, or None: the full ones, else a
+    quick look's (labels made on a quick-looked video count too)."""
+    for sampling in SAMPLINGS:
+        got = _read_cache(cache_path(key, backbone, sample_rate, sampling), video_path)
+        if got is not None:
+            return got
+    return None
 
 
 def _read_cache(path: Path, video_path: str) -> Features | None:
@@ -177,9 +189,13 @@ def extract(
     cancel: threading.Event | None = None,
     info: VideoInfo | None = None,
     sampling: str = "frames",
+    partial: Partial | None = None,
 ) -> Features:
     """Decode and embed (no cache). Decoding runs in a thread, overlapped with inference
-    (OpenCV, PyAV and ONNX Runtime / torch all release the GIL while they work)."""
+    (PyAV and ONNX Runtime / torch release the GIL while they work).
+
+    `partial`, when given, receives the features embedded so far every PARTIAL_EVERY seconds
+    (from this thread: it should hand them on quickly), as Features whose video ends where they do."""
     if sampling not in SAMPLINGS:
         raise ValueError(f"unknown sampling {sampling!r}; known: {', '.join(SAMPLINGS)}")
     model = backbones.get(backbone)
@@ -187,7 +203,7 @@ def extract(
     batches: queue.Queue = queue.Queue(maxsize=QUEUE)
     stats: dict = {}
     stop = threading.Event()
-    sampler = iter_samples if sampling == "frames" else iter_keyframes
+    sampler = iter_decoded if sampling == "frames" else iter_keyframes
     # keyframes arrive one per GOP: small batches start inference (on every core) sooner
     size = BATCH if sampling == "frames" else 4
 
@@ -210,6 +226,7 @@ def extract(
     worker = threading.Thread(target=produce, name="vsumgui-decode", daemon=True)
     worker.start()
     feats, times, picks = [], [], []
+    offered = time.monotonic()
     pool = None
     pending: deque = deque()  # batches being embedded, in order; at most `workers` at a time
     try:
@@ -229,6 +246,10 @@ def extract(
                 feats.append(done.result() if pool else done)
             if progress and info.duration:
                 progress("features", min(1.0, times[-1] / info.duration))
+            if partial is not None and feats and time.monotonic() - offered >= PARTIAL_EVERY:
+                feats[:] = [np.concatenate(feats)]  # one array: the next snapshot copies only what is new
+                partial(_so_far(info, backbone, sample_rate, sampling, feats[0], times, picks))
+                offered = time.monotonic()
         feats.extend(f.result() if pool else f for f in pending)
     finally:
         if pool:
@@ -259,6 +280,18 @@ def extract(
     return _on_grid(out) if sampling == "keyframes" else out
 
 
+def _so_far(info: VideoInfo, backbone: str, rate: float, sampling: str, x: np.ndarray, times: list,
+            picks: list) -> Features:
+    """The first len(x) samples as Features of a video that ends after the last of them."""
+    n = len(x)
+    end = times[n - 1] + 1.0 / rate
+    video = VideoInfo(info.path, info.fps, max(1, min(info.n_frames, round(end * info.fps))), end, info.width,
+                      info.height, info.rotation)
+    out = Features(video, backbone, rate, x, np.asarray(times[:n], dtype=np.float64),
+                   np.asarray(picks[:n], dtype=np.int64), sampling=sampling)
+    return _on_grid(out) if sampling == "keyframes" else out
+
+
 def _clock(t: float) -> str:
     """0:02.5 (minutes, seconds to a tenth)."""
     m, sec = divmod(max(0.0, t), 60)
@@ -266,7 +299,10 @@ def _clock(t: float) -> str:
 
 
 def _on_grid(feats: Features) -> Features:
-    """Keyframe features held until the next keyframe, on the grid of `sample_rate` per second."""
+    """Keyframe features held until the next keyframe, on the grid of `sample_rate` per second.
+
+    Each grid sample keeps its keyframe's frame index in `picks`, so the distinct keyframes are
+    the runs of equal picks (`pipeline.held`): methods score those once, not their copies."""
     n = max(1, int(np.ceil(feats.video.duration * feats.sample_rate - 1e-6)))
     grid = np.arange(n, dtype=np.float64) / feats.sample_rate
     src = np.maximum(np.searchsorted(feats.times, grid + 1e-6, side="right") - 1, 0)
@@ -284,6 +320,7 @@ def load(
     cancel: threading.Event | None = None,
     use_cache: bool = True,
     sampling: str = "frames",
+    partial: Partial | None = None,
 ) -> tuple[Features, bool]:
     """Features from the cache, else extracted (not yet written). Returns (features, cache_hit).
 
@@ -297,7 +334,7 @@ def load(
         hit = _read_cache(cache_path(key, backbone, sample_rate, sampling), str(path))
         if hit is not None:
             return hit, True
-    feats = extract(path, backbone, sample_rate, progress, cancel, info, sampling)
+    feats = extract(path, backbone, sample_rate, progress, cancel, info, sampling, partial)
     if use_cache:
         feats.key = key
     return feats, False
@@ -312,11 +349,12 @@ def ensure(
     use_cache: bool = True,
     shot_params: shots.ShotParams | None = None,
     sampling: str = "frames",
+    partial: Partial | None = None,
 ) -> tuple[Features, bool]:
     """Features from the cache, else extracted and written to the cache (with the shots'
     change points, as the benchmark files have them). The one way the pipeline and the
     trainer get features. Returns (features, cache_hit); on a miss `shot_idx` holds the shots."""
-    feats, hit = load(path, backbone, sample_rate, progress, cancel, use_cache, sampling)
+    feats, hit = load(path, backbone, sample_rate, progress, cancel, use_cache, sampling, partial)
     check_cancel(cancel)
     if use_cache and not hit:
         if progress:

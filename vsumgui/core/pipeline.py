@@ -1,22 +1,28 @@
 """The one path from a video file to a summary, used by the CLI and the GUI alike:
-video -> features (cached) -> shots -> scores per method -> selection."""
+video -> features (cached) -> shots and scenes -> scores per method -> selection."""
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
 import threading
-from dataclasses import dataclass, field
+import time
+from dataclasses import dataclass, field, replace
+from typing import Callable
 
 import numpy as np
 
 from vsumgui.core import backbones, features as feat, memo, methods, shots as shotmod
-from vsumgui.core.errors import VsumError, check_cancel, check_number
+from vsumgui.core.errors import Cancelled, VsumError, check_cancel, check_number
 from vsumgui.core.select import MODES, Selection, Selector
 from vsumgui.core.video import Progress, VideoInfo, check_rate
 
+log = logging.getLogger(__name__)
+
 DEFAULT_RATIO = 0.15
 DEFAULT_MODE = "diverse"
+SPARSE_GAP = 10.0  # seconds per keyframe past which a quick look is too coarse to be useful
 
 
 @dataclass
@@ -53,6 +59,24 @@ class Summary:
     cache_hit: bool = False
     selection: Selection | None = None
     _selectors: dict[str, Selector] = field(default_factory=dict, repr=False)
+    scene_idx: np.ndarray | None = None  # (C, 2) shot indices [first, last + 1); None: computed when asked
+    # the part of the video this summary covers: < 1 for a partial summary made while the features
+    # are extracted (its video then ends at the last sample so far; the whole lasts duration / done)
+    done: float = 1.0
+
+    @property
+    def scenes(self) -> np.ndarray:
+        """(C, 2) shot indices [first, last + 1) of the scenes (groups of consecutive shots)."""
+        if self.scene_idx is None:
+            self.scene_idx = shotmod.scenes(self.features.features, self.shot_idx)
+        return self.scene_idx
+
+    @property
+    def scene_secs(self) -> np.ndarray:
+        """(C, 2) seconds [start, end) of the scenes."""
+        sc = self.scenes
+        return np.stack([self.shot_secs[sc[:, 0], 0], self.shot_secs[sc[:, 1] - 1, 1]], axis=1) if len(sc) \
+            else np.zeros((0, 2))
 
     @property
     def video(self) -> VideoInfo:
@@ -64,8 +88,10 @@ class Summary:
 
     @property
     def warnings(self) -> list[str]:
-        """What could not be read of the video (the summary covers only what was): sentences."""
-        return list(self.features.warnings)
+        """What could not be read of the video (the summary covers only what was), and a quick look
+        too coarse to be useful: sentences."""
+        quick = quick_look_warning(self.features)
+        return list(self.features.warnings) + ([quick] if quick else [])
 
     @property
     def notes(self) -> list[str]:
@@ -84,7 +110,7 @@ class Summary:
         scores.update(extra)
         selectors = {n: sel for n, sel in self._selectors.items() if n in scores and n not in extra}
         return Summary(self.features, self.shot_idx, self.shot_secs, scores, self.options, self.cache_hit,
-                       self.selection, selectors)
+                       self.selection, selectors, self.scene_idx, self.done)
 
     def selector(self, method: str | None = None) -> Selector:
         """The (cached) selector for one method's scores."""
@@ -92,9 +118,11 @@ class Summary:
         if method not in self.scores:
             raise VsumError(f"method {method!r} was not computed for this video")
         if method not in self._selectors:
+            sc = self.scenes
+            spans = np.stack([self.shot_idx[sc[:, 0], 0], self.shot_idx[sc[:, 1] - 1, 1]], axis=1) if len(sc) else None
             self._selectors[method] = Selector(self.scores[method].scores, self.shot_idx, self.shot_secs,
                                                self.times, self.video.duration, method,
-                                               features=self.features.features)
+                                               features=self.features.features, scenes=spans)
         return self._selectors[method]
 
     def select(self, ratio: float | None = None, mode: str | None = None, method: str | None = None) -> Selection:
@@ -116,6 +144,7 @@ class Summary:
             "sampling": self.features.sampling,
             "times": arr(self.times),
             "shots": [[round(float(s), 6), round(float(e), 6)] for s, e in self.shot_secs],
+            "scenes": [[round(float(s), 6), round(float(e), 6)] for s, e in self.scene_secs],
             "methods": {name: {"scores": arr(ms.scores),
                                "components": {k: arr(v) for k, v in ms.components.items()}}
                         for name, ms in self.scores.items()},
@@ -155,19 +184,55 @@ def _score_tag(m: methods.Method) -> str | None:
     return memo.tag(*parts)
 
 
+def held(feats: feat.Features) -> np.ndarray | None:
+    """For a quick look, (T,) the index of the distinct keyframe each grid sample holds (grid
+    samples keep their keyframe's frame index in `picks`); None for full sampling."""
+    if feats.sampling != "keyframes" or not len(feats.picks):
+        return None
+    return np.cumsum(np.r_[True, feats.picks[1:] != feats.picks[:-1]]) - 1
+
+
+def score_features(m: methods.Method, feats: feat.Features) -> methods.MethodScores:
+    """A method's scores on the sampling grid. A quick look's grid holds each keyframe for as
+    long as it lasts: a method that reads content scores the distinct keyframes once, in order, and
+    their scores are held on the grid afterwards (the baselines score the time grid itself), so a keyframe's score never depends on how long it is held
+    (copies would count as nearest neighbours, as a bigger share of the video, and so on)."""
+    h = held(feats) if m.reads_content else None
+    if h is None:
+        return m.score(feats.features, feats.backbone)
+    first = np.flatnonzero(np.r_[True, np.diff(h) > 0])
+    ms = m.score(feats.features[first], feats.backbone)
+    return methods.MethodScores(np.asarray(ms.scores)[h],
+                                {k: None if v is None else np.asarray(v)[h] for k, v in ms.components.items()})
+
+
+def quick_look_warning(feats: feat.Features) -> str | None:
+    """A sentence when a quick look has too few keyframes (fewer than one per SPARSE_GAP s) to be useful."""
+    h = held(feats)
+    if h is None:
+        return None
+    keys, dur = int(h[-1]) + 1, feats.video.duration
+    if dur / keys <= SPARSE_GAP:
+        return None
+    return (f"the quick look found only {keys} keyframe{'s' * (keys != 1)} in {dur:.0f} s (one every "
+            f"{dur / keys:.0f} s), too few for a useful curve: run the full summary (without Quick look / --fast)")
+
+
 def _score(m: methods.Method, feats: feat.Features, use_cache: bool) -> methods.MethodScores:
     """A method's scores, remembered beside cached features: re-opening a video then loads
     neither the method's checkpoint nor torch, and CTVSUM's all-pairs work is not redone."""
     tag = _score_tag(m) if use_cache and feats.key else None
     if tag is None:
-        return m.score(feats.features, feats.backbone)
+        return score_features(m, feats)
+    if feats.sampling != "frames":  # scored per distinct keyframe since issue 18: older entries are stale
+        tag = memo.tag(tag, "distinct-keyframes")
     what = f"scores-{m.name}"
     got = memo.load(feats, what, tag)
     if got is not None and "scores" in got and "names" in got:
         comps = {k[2:]: got[k] for k in got if k.startswith("c:")}
         comps.update({k: None for k in got.get("none", np.array([], dtype=str)).tolist()})
         return methods.MethodScores(got["scores"], {k: comps[k] for k in got["names"].tolist()})
-    ms = m.score(feats.features, feats.backbone)
+    ms = score_features(m, feats)
     arrays = {"scores": np.asarray(ms.scores), "names": np.array(list(ms.components), dtype=str),
               "none": np.array([k for k, v in ms.components.items() if v is None], dtype=str)}
     arrays.update({f"c:{k}": np.asarray(v) for k, v in ms.components.items() if v is not None})
@@ -185,31 +250,203 @@ def summarized_before(path: str | os.PathLike, options: Options | None = None) -
     return feat.cache_path(key, opts.backbone, opts.sample_rate, opts.sampling).exists()
 
 
+def _duration(path: str | os.PathLike) -> float:
+    from vsumgui.core.video import probe
+
+    try:
+        return probe(path).duration
+    except VsumError:
+        return 0.0
+
+
+class _Either:
+    """A cancel flag set by the caller's flag or by our own (duck-types threading.Event for check_cancel)."""
+
+    def __init__(self, outer: threading.Event | None) -> None:
+        self.outer, self.own = outer, threading.Event()
+
+    def is_set(self) -> bool:
+        return self.own.is_set() or (self.outer is not None and self.outer.is_set())
+
+    def set(self) -> None:
+        self.own.set()
+
+
+class _Methods:
+    """The chosen methods, resolved in a thread: importing the methods (and torch) and reading
+    their checkpoints takes seconds, which decoding does not wait for. An unknown or untrained
+    method still fails before the long work: it stops the decoding at once."""
+
+    def __init__(self, opts: Options, cancel: threading.Event | None) -> None:
+        self.opts = opts
+        self.stop = _Either(cancel)
+        self.chosen: list[methods.Method] = []
+        self.error: BaseException | None = None
+        self.thread: threading.Thread | None = None
+        self._starting = threading.Lock()
+
+    def start(self, warm: bool = True) -> None:
+        """Begin loading; `warm` also does the first-use work of shots and scores (the video is
+        being decoded, so it will be needed; a cache hit needs none of it)."""
+        with self._starting:
+            if self.thread is None:
+                self.thread = threading.Thread(target=self._run, args=(warm,), name="vsumgui-methods", daemon=True)
+                self.thread.start()
+
+    def _run(self, warm: bool) -> None:
+        opts = self.opts
+        try:
+            self.chosen = resolve_methods(opts.methods, opts.checkpoints)
+            if opts.driver and opts.driver not in [m.name for m in self.chosen]:
+                raise VsumError(f"the driving method {opts.driver!r} is not among the methods computed")
+        except BaseException as e:  # handed to the summarizing thread
+            self.error = e
+            self.stop.set()
+            return
+        if warm:
+            self._warm()
+
+    def _warm(self) -> None:
+        """Imports, checkpoints and first calls (about a second of CPU) done on a few random
+        samples while the video decodes, not after it. Failures are left to the real work."""
+        dim = backbones.get(self.opts.backbone).dim or 16
+        x = np.random.default_rng(0).normal(size=(40, dim)).astype(np.float32)
+        try:
+            shotmod.segment(x, self.opts.sample_rate, self.opts.shots)
+        except Exception:  # noqa: S110 - the real segmentation says what is wrong
+            pass
+        for m in self.chosen:
+            if self.stop.is_set():
+                return
+            try:
+                m.score(x, self.opts.backbone)
+            except Exception:  # noqa: S110 - the real scoring says what is wrong
+                pass
+
+    def get(self) -> list[methods.Method]:
+        self.start(warm=False)
+        self.thread.join()
+        if self.error is not None:
+            raise self.error
+        return self.chosen
+
+
+class _Partials:
+    """Partial summaries (shots, every method's curve, a selection) of the features so far, made in
+    a thread of their own so that decoding and inference never wait for them: only the newest
+    features are kept, and after a partial summary that took c seconds the next waits at least
+    4 c (so they cost at most a fifth of a core on any length). A method that cannot score a few
+    samples yet is left out of that partial summary."""
+
+    def __init__(self, opts: Options, loading: _Methods, callback: Callable[[Summary], None], duration: float):
+        self.opts, self.loading, self.callback, self.duration = opts, loading, callback, duration
+        self.latest: feat.Features | None = None
+        self.closed = False
+        self.cond = threading.Condition()
+        self.thread = threading.Thread(target=self._run, name="vsumgui-partial", daemon=True)
+        self.thread.start()
+
+    def offer(self, feats: feat.Features) -> None:
+        with self.cond:
+            self.latest = feats
+            self.cond.notify()
+
+    def close(self) -> None:
+        with self.cond:
+            self.closed = True
+            self.cond.notify()
+        self.thread.join()
+
+    def _run(self) -> None:
+        try:
+            chosen = self.loading.get()
+        except BaseException:  # the summary itself says what is wrong
+            return
+        while True:
+            with self.cond:
+                self.cond.wait_for(lambda: self.closed or self.latest is not None)
+                if self.closed:
+                    return
+                feats, self.latest = self.latest, None
+            start = time.monotonic()
+            try:
+                summary = partial_summary(feats, chosen, self.opts, self.duration)
+            except Exception as e:  # best effort: the final summary is what counts
+                log.debug("partial summary skipped: %s", e)
+                summary = None
+            if summary is not None and not self.closed:
+                self.callback(summary)
+            with self.cond:
+                self.cond.wait_for(lambda: self.closed, timeout=4 * (time.monotonic() - start))
+
+
+def partial_summary(feats: feat.Features, chosen: list[methods.Method], opts: Options,
+                    duration: float) -> Summary | None:
+    """A summary of the features so far (of a video `duration` seconds long in all), or None when
+    no method can score them yet."""
+    shot_idx = shotmod.segment(feats.features, feats.sample_rate, opts.shots)
+    shot_secs = shotmod.shot_times(shot_idx, feats.times, feats.video.duration)
+    scores = {}
+    for m in chosen:
+        try:
+            scores[m.name] = score_features(m, feats)
+        except Exception as e:  # too few samples for this method so far
+            log.debug("partial scores of %s skipped: %s", m.name, e)
+    if not scores:
+        return None
+    if opts.driver and opts.driver not in scores:
+        opts = replace(opts, driver=None)
+    summary = Summary(feats, shot_idx, shot_secs, scores, opts, done=min(1.0, feats.video.duration / duration)
+                      if duration > 0 else 0.0)
+    summary.select()
+    return summary
+
+
 def summarize(
     path: str | os.PathLike,
     options: Options | None = None,
     progress: Progress | None = None,
     cancel: threading.Event | None = None,
+    partial: Callable[[Summary], None] | None = None,
 ) -> Summary:
     """Summarize one video file. Raises VsumError (VideoError, Cancelled) for user-caused failures.
 
     Progress stages: "decoding", "features", "shots", "scoring". A cancelled run writes nothing.
+    `partial`, when given, receives partial summaries (`Summary.done` < 1) every few seconds while
+    the features are extracted, from a thread of their own (see `_Partials`); never after this
+    returns. A cache hit has none.
     """
     opts = options or Options()
     check_number("ratio", opts.ratio, 0, 1, lo_open=True)  # before any work (the CLI says the same)
     check_rate(opts.sample_rate)
     if opts.mode not in MODES:
         raise VsumError(f"unknown selection mode {opts.mode!r}; known: {', '.join(MODES)}")
-    chosen = resolve_methods(opts.methods, opts.checkpoints)
-    if opts.driver and opts.driver not in [m.name for m in chosen]:
-        raise VsumError(f"the driving method {opts.driver!r} is not among the methods computed")
+
+    loading = _Methods(opts, cancel)  # loads (importing torch) while the video decodes
 
     def report(stage: str, frac: float) -> None:
+        loading.start()  # once decoding has begun: the import holds the interpreter's lock a while
         if progress:
             progress(stage, frac)
 
-    feats, hit = feat.ensure(path, opts.backbone, opts.sample_rate, report, cancel, opts.use_cache, opts.shots,
-                             opts.sampling)
+    partials = None
+    if partial is not None:
+        def offer(so_far: feat.Features) -> None:
+            nonlocal partials
+            if partials is None:  # the whole video's length is known once decoding has begun
+                partials = _Partials(opts, loading, partial, _duration(path))
+            partials.offer(so_far)
+
+    try:
+        feats, hit = feat.ensure(path, opts.backbone, opts.sample_rate, report, loading.stop, opts.use_cache,
+                                 opts.shots, opts.sampling, offer if partial is not None else None)
+    except Cancelled:
+        loading.get()  # a method that cannot load is the reason, when it is one
+        raise
+    finally:
+        if partials is not None:
+            partials.close()
+    chosen = loading.get()
     check_cancel(cancel)
     report("shots", 0.0)
     shot_tag = memo.tag(memo.source(shotmod), repr(opts.shots))
@@ -228,6 +465,7 @@ def summarize(
         check_cancel(cancel)
         scores[m.name] = _score(m, feats, opts.use_cache)
     report("scoring", 1.0)
-    summary = Summary(feats, shot_idx, shot_secs, scores, opts, hit)
+    summary = Summary(feats, shot_idx, shot_secs, scores, opts, hit,
+                      scene_idx=shotmod.scenes(feats.features, shot_idx))
     summary.select()
     return summary

@@ -11,7 +11,6 @@ import math
 from dataclasses import dataclass, field
 
 import numpy as np
-from scipy.ndimage import gaussian_filter1d
 
 from vsumgui.core.errors import check_number
 from vsumgui.core.methods.base import minmax
@@ -39,41 +38,100 @@ class Selection:
 
 
 class KnapsackTable:
-    """0/1 knapsack over integer weights, solved once for every capacity up to the total.
+    """0/1 knapsack over integer weights, for any capacity up to `limit` (default: the total weight).
 
-    `keep[i, c]` says whether item i is in the best solution over items 0..i at capacity c,
-    so any capacity is answered by one backtrack, O(items).
+    The dynamic program's decisions are kept as bits: `keep[i]` (packed over capacities) says
+    whether item i is in the best solution over items 0..i at each capacity, so any capacity is
+    answered by one backtrack, O(items). When those bits would take more than `MAX_BYTES` (about
+    3 hours of shots at 0.1 s quanta), each capacity is solved on demand instead, with the same
+    decisions and so the same answer, in bounded memory: the items are halved, the first half's
+    values carried forward, the second half solved (its bits at most `LEAF_BYTES`) and the
+    leftover capacity handed to the first half (Hirschberg's halving). Written here: scipy's
+    `milp` solves one capacity with other tie-breaking, and no maintained library keeps a
+    table for every capacity.
     """
 
-    def __init__(self, values: np.ndarray, weights: np.ndarray) -> None:
-        values = np.asarray(values, dtype=np.float64)
-        self.weights = np.asarray(weights, dtype=np.int64)
-        cap = int(self.weights.sum())
-        self.keep = np.zeros((len(values), cap + 1), dtype=bool)
-        best = np.zeros(cap + 1)
-        for i, (v, w) in enumerate(zip(values, self.weights)):
-            if w > cap:
-                continue
-            cand = np.full(cap + 1, -np.inf)
-            cand[w:] = best[:cap + 1 - w] + v
-            take = cand > best + 1e-12
-            self.keep[i] = take
-            best = np.where(take, cand, best)
-        self.best = best
+    MAX_BYTES = 40 << 20
+    LEAF_BYTES = 8 << 20
 
-    def solve(self, capacity: int) -> list[int]:
-        c = int(min(max(capacity, 0), self.keep.shape[1] - 1))
+    def __init__(self, values: np.ndarray, weights: np.ndarray, limit: int | None = None) -> None:
+        self.values = np.asarray(values, dtype=np.float64)
+        self.weights = np.asarray(weights, dtype=np.int64)
+        total = int(self.weights.sum())
+        self.cap = total if limit is None else max(0, min(int(limit), total))
+        n = len(self.weights)
+        self._answers: dict[int, list[int]] = {}
+        self.keep = self._bits(0, n, np.zeros(self.cap + 1)) if n * (self.cap // 8 + 1) <= self.MAX_BYTES else None
+
+    @property
+    def nbytes(self) -> int:
+        """Memory held between answers."""
+        return 0 if self.keep is None else self.keep.nbytes
+
+    def _step(self, i: int, best: np.ndarray) -> np.ndarray | None:
+        """Adds item i to the values `best` (in place); returns where it is taken, or None if it never fits.
+        Taken only when strictly better: ties keep the earlier items."""
+        w = int(self.weights[i])
+        if w > len(best) - 1:
+            return None
+        cand = best[:len(best) - w] + self.values[i]
+        take = cand > best[w:] + 1e-12
+        np.copyto(best[w:], cand, where=take)
+        return take
+
+    def _forward(self, lo: int, hi: int, base: np.ndarray) -> np.ndarray:
+        best = base.copy()
+        for i in range(lo, hi):
+            self._step(i, best)
+        return best
+
+    def _bits(self, lo: int, hi: int, base: np.ndarray) -> np.ndarray:
+        """(hi - lo, capacities / 8) packed decisions of items lo..hi-1, starting from the values `base`."""
+        best = base.copy()
+        keep = np.zeros((hi - lo, len(best) // 8 + 1), dtype=np.uint8)
+        row = np.zeros(len(best), dtype=bool)
+        for k, i in enumerate(range(lo, hi)):
+            take = self._step(i, best)
+            if take is not None:
+                row[:len(best) - len(take)] = False
+                row[len(best) - len(take):] = take
+                keep[k, :(len(best) + 7) // 8] = np.packbits(row)
+        return keep
+
+    def _backtrack(self, keep: np.ndarray, lo: int, hi: int, c: int) -> tuple[list[int], int]:
         picked = []
-        for i in range(len(self.weights) - 1, -1, -1):
-            if self.keep[i, c]:
+        for i in range(hi - 1, lo - 1, -1):
+            if keep[i - lo, c >> 3] >> (7 - (c & 7)) & 1:
                 picked.append(i)
                 c -= int(self.weights[i])
-        return picked[::-1]
+        return picked[::-1], c
+
+    def _solve(self, lo: int, hi: int, base: np.ndarray) -> tuple[list[int], int]:
+        """Items lo..hi-1 chosen at capacity len(base) - 1 after items 0..lo-1 gave `base`, and the capacity left."""
+        c = len(base) - 1
+        if hi - lo <= 1 or (hi - lo) * (c // 8 + 1) <= self.LEAF_BYTES:
+            return self._backtrack(self._bits(lo, hi, base), lo, hi, c)
+        mid = (lo + hi) // 2
+        right, c = self._solve(mid, hi, self._forward(lo, mid, base))
+        left, c = self._solve(lo, mid, base[:c + 1])
+        return left + right, c
+
+    def solve(self, capacity: int) -> list[int]:
+        """Indices (sorted) of the items of maximal total value with total weight <= capacity."""
+        c = int(min(max(capacity, 0), self.cap))
+        if self.keep is not None:
+            return self._backtrack(self.keep, 0, len(self.weights), c)[0]
+        if c not in self._answers:  # the slider goes back and forth over the same few budgets
+            if len(self._answers) >= 64:
+                self._answers.pop(next(iter(self._answers)))
+            self._answers[c] = self._solve(0, len(self.weights), np.zeros(c + 1))[0]
+        return list(self._answers[c])
 
 
-def knapsack(values: np.ndarray, weights: np.ndarray, capacity: int) -> list[int]:
-    """Indices of the items of maximal total value with total weight <= capacity."""
-    return KnapsackTable(values, weights).solve(capacity)
+def protocol_table(shot_scores: np.ndarray, weights: np.ndarray, limit: int | None = None) -> KnapsackTable:
+    """The benchmark protocol's selection (Zhang et al. 2016; `evaluate.py` and the `knapsack` mode):
+    0/1 knapsack over shots maximizing the sum of the shots' mean scores, weight = shot length."""
+    return KnapsackTable(shot_scores, weights, limit)
 
 
 def merge_segments(segs: list[tuple[float, float]]) -> list[tuple[float, float]]:
@@ -95,8 +153,9 @@ class Selector:
 
     def __init__(self, scores: np.ndarray, shot_idx: np.ndarray, shot_secs: np.ndarray,
                  times: np.ndarray, duration: float, method: str = "", highlight_sigma: float = 2.0,
-                 features: np.ndarray | None = None):
+                 features: np.ndarray | None = None, scenes: np.ndarray | None = None):
         self.features = features
+        self.scenes = scenes  # (C, 2) sample spans [start, end) of the scenes, for the diverse mode
         self.scores = np.asarray(scores, dtype=np.float64)
         self.shot_idx = np.asarray(shot_idx)
         self.shot_secs = np.asarray(shot_secs, dtype=np.float64)
@@ -138,7 +197,7 @@ class Selector:
             b = a
             while b < len(self.times) and ends[b] - self.times[a] <= budget + 1e-9:
                 b += 1
-            if b > a and self.scores[a:b].sum() > best_val:
+            if b > a and ends[b - 1] - self.times[a] > 1e-9 and self.scores[a:b].sum() > best_val:
                 best, best_val = (a, b), float(self.scores[a:b].sum())
         if best is None:
             return empty
@@ -149,7 +208,7 @@ class Selector:
     def _knapsack(self, ratio: float) -> list[int]:
         if self._table is None:
             weights = np.maximum(1, np.ceil(self.lengths / QUANTUM - 1e-9)).astype(np.int64)
-            self._table = KnapsackTable(self.shot_scores * self.lengths, weights)
+            self._table = protocol_table(self.shot_scores, weights)
         return self._table.solve(int(math.floor(self.budget(ratio) / QUANTUM + 1e-9)))
 
     def _topk(self, ratio: float) -> list[int]:
@@ -167,6 +226,8 @@ class Selector:
         """CSUM's highlight mode: Gaussian-smoothed scores above a threshold, the threshold
         set as low as the budget allows (samples are taken best first)."""
         if self._highlight is None:
+            from scipy.ndimage import gaussian_filter1d  # imported when used: it costs 0.3 s at start
+
             smooth = gaussian_filter1d(self.scores, self.highlight_sigma, mode="nearest")
             self._highlight = np.argsort(-smooth, kind="stable")
         ends = np.append(self.times[1:], self.duration)
@@ -187,7 +248,8 @@ class Selector:
         if self._diverse is None:
             if self.features is None:
                 raise ValueError("the diverse mode needs the frame features")
-            self._diverse = Diverse(self.features, self.scores, self.shot_idx, self.times, self.duration)
+            self._diverse = Diverse(self.features, self.scores, self.shot_idx, self.times, self.duration,
+                                    scenes=self.scenes)
         segs = self._diverse.select(self.budget(ratio))
         return Selection(self.method, ratio, "diverse", overlapping(self.shot_secs, segs), segs)
 
@@ -205,7 +267,7 @@ def overlapping(spans: np.ndarray, segs: list[tuple[float, float]]) -> list[int]
 
 
 class Diverse:
-    """Budgeted facility location: importance-weighted coverage of the whole video.
+    """Budgeted facility location: importance-weighted coverage of the whole video, every scene first.
 
     The video is cut into units: shots, with shots longer than `unit` seconds cut into equal
     pieces no longer than that (so a small budget can show a little of every scene instead
@@ -220,24 +282,42 @@ class Diverse:
     F is monotone submodular: every part of the video counts, each through its best, most
     important representative in the summary.
 
+    Scenes (sample spans [start, end), groups of shots; `shots.scenes`), when there are several:
+    every scene first gets one piece, its unit of best gain per second (taken scene by scene in
+    the greedy's order, lazily), widened to `unit` seconds within the scene; then the budget left
+    is filled by the greedy below. When `unit` x scenes does not fit, the pieces shrink to
+    budget / scenes (whole samples, down to SEED_MIN = 1 s), and past that the scenes come in
+    the seeds' order (best gain first) until the budget is spent.
+    (A calm scene that looks like another would otherwise be covered "through" the other one and
+    never shown.) Forcing the seeds gives up the best-of-two rule.
+
     Maximized with the cost-benefit greedy (gain / length) and the usual best-of-two rule (the
     better of the greedy set and the best single unit; (1 - 1/e) / 2 guarantee). For the
     slider, the greedy order is computed once per video with lazy evaluations; a budget takes
     the units of that order that still fit, in order.
     """
 
+    SEED_MIN = 1.0  # seconds: the shortest piece a scene gets when the budget is tight
+
     def __init__(self, features: np.ndarray, scores: np.ndarray, shot_idx: np.ndarray, times: np.ndarray,
-                 duration: float, unit: float = 1.5) -> None:
+                 duration: float, unit: float = 1.5, scenes: np.ndarray | None = None) -> None:
         ends = np.append(times[1:], duration)
-        rate = len(times) / duration if duration > 0 else 2.0
-        size = max(1, int(round(unit * rate)))
+        self.rate = len(times) / duration if duration > 0 else 2.0
+        size = max(1, int(round(unit * self.rate)))
         idx = []
         for a, b in shot_idx:
             edges = np.linspace(a, b, -(-(b - a) // size) + 1).round().astype(int)
             idx.extend((int(s), int(e)) for s, e in zip(edges[:-1], edges[1:]) if e > s)
         self.idx = np.asarray(idx, dtype=np.int64).reshape(-1, 2)
-        self.secs = np.stack([times[self.idx[:, 0]], ends[self.idx[:, 1] - 1]], axis=1)
+        self.secs = np.stack([times[self.idx[:, 0]], ends[self.idx[:, 1] - 1]], axis=1).reshape(-1, 2)
+        # a last sample that starts where the video ends is a unit of no length: nothing to show
+        keep = self.secs[:, 1] - self.secs[:, 0] > 1e-9
+        self.idx, self.secs = self.idx[keep], self.secs[keep]
         self.lengths = self.secs[:, 1] - self.secs[:, 0]
+        self.seeds: list[int] = []  # one unit per scene, in the greedy's order
+        if not len(self.idx):
+            return  # select() answers []
+        self._times, self._ends, self._size = np.asarray(times, dtype=np.float64), ends, size
         # float32 and in place: an hour has ~2,900 units, and each (units x units) float64 copy is
         # ~67 MB; single precision halves the memory traffic that dominates this precompute
         x = np.asarray(features, dtype=np.float32)
@@ -258,44 +338,91 @@ class Diverse:
         self._len32 = self.lengths.astype(np.float32)
         self.single = (self.wt @ self._len32).astype(np.float64)
         self._lengths = self.lengths.tolist()
-        self.order, self._prefix_cover = self._greedy_order()
+        self.scenes = np.asarray(scenes, dtype=np.int64).reshape(-1, 2) if scenes is not None else np.zeros((0, 2), np.int64)
+        cur = np.zeros(len(self.wt), dtype=np.float32)
+        if len(self.scenes) > 1:
+            self.seeds = self._seed(cur)
+        self.order, self._prefix_cover = self._greedy_order(cur, set(self.seeds))
         self._order = self.order.tolist()
         self._prefix_len = np.cumsum(self.lengths[self.order])  # sequential, like a running total
         self._suffix_min = np.minimum.accumulate(self.lengths[self.order][::-1])[::-1].tolist()
 
-    @property
-    def w(self) -> np.ndarray:
-        """[i, j]: how well unit j represents unit i."""
-        return self.wt.T
+    def _gain(self, j: int, cur: np.ndarray, buf: np.ndarray) -> float:
+        np.subtract(self.wt[j], cur, out=buf)
+        np.maximum(buf, 0.0, out=buf)
+        return float(self._len32 @ buf) / self._lengths[j]
 
-    def _greedy_order(self) -> tuple[np.ndarray, np.ndarray]:
-        """The cost-benefit greedy order over all units, with lazy (stale-gain) evaluations,
-        and F of each prefix of that order."""
-        cur = np.zeros(len(self.wt), dtype=np.float32)
+    def _seed(self, cur: np.ndarray) -> list[int]:
+        """Each scene's unit of best gain per second, scene after scene (lazy greedy; `cur` grows)."""
+        scene = np.searchsorted(self.scenes[:, 0], self.idx[:, 0], side="right") - 1
         heap = [(-float(g), j) for j, g in enumerate(self.single / self.lengths)]
         heapq.heapify(heap)
+        seeds, done, buf = [], set(), np.empty(len(self.wt), dtype=np.float32)
+        while heap and len(done) < len(self.scenes):
+            _, j = heapq.heappop(heap)
+            if scene[j] in done:
+                continue
+            gain = self._gain(j, cur, buf)
+            if heap and gain < -heap[0][0] - 1e-12:
+                heapq.heappush(heap, (-gain, j))
+                continue
+            seeds.append(j)
+            done.add(scene[j])
+            np.maximum(cur, self.wt[j], out=cur)
+        c = scene[np.asarray(seeds, dtype=np.int64)]
+        # per seed: its scene's samples [lo, hi) and its unit's [a, b), for the slider's pieces
+        self._seed_spans = (self.scenes[c, 0], self.scenes[c, 1], self.idx[seeds, 0], self.idx[seeds, 1])
+        return seeds
+
+    def _greedy_order(self, cur: np.ndarray, skip: set[int]) -> tuple[np.ndarray, np.ndarray]:
+        """The cost-benefit greedy order over the units not in `skip`, from the cover `cur`, with
+        lazy (stale-gain) evaluations, and F of each prefix of that order."""
+        heap = [(-float(g), j) for j, g in enumerate(self.single / self.lengths) if j not in skip]
+        heapq.heapify(heap)
         order, cover = [], []
-        lengths, wt, buf = self._len32, self.wt, np.empty(len(self.wt), dtype=np.float32)
+        buf = np.empty(len(self.wt), dtype=np.float32)
         while heap:
             _, j = heapq.heappop(heap)
-            np.subtract(wt[j], cur, out=buf)
-            np.maximum(buf, 0.0, out=buf)
-            gain = float(lengths @ buf) / self._lengths[j]
+            gain = self._gain(j, cur, buf)
             if heap and gain < -heap[0][0] - 1e-12:
                 heapq.heappush(heap, (-gain, j))  # stale: re-queue with its true gain
                 continue
             order.append(j)
-            np.maximum(cur, wt[j], out=cur)
-            cover.append(float(lengths @ cur))
+            np.maximum(cur, self.wt[j], out=cur)
+            cover.append(float(self._len32 @ cur))
         return np.asarray(order, dtype=np.int64), np.asarray(cover)
 
+    def _seed_pieces(self, budget: float) -> tuple[np.ndarray, np.ndarray]:
+        """One piece per scene, as many as the budget allows in the seeds' order: (starts, ends).
+        The budget's samples are shared out evenly (up to `unit`, the earlier seeds taking the
+        remainder), but a piece is never shorter than SEED_MIN: a summary of flashes shows nothing."""
+        if not self.seeds:
+            return np.zeros(0), np.zeros(0)
+        n = len(self.seeds)
+        total = int(np.floor(budget * self.rate + 1e-9))
+        least = max(1, int(round(self.SEED_MIN * self.rate)))
+        k = np.clip(total // n + (np.arange(n) < total % n), least, self._size)
+        lo, hi, a, b = self._seed_spans
+        k = np.minimum(k, hi - lo)
+        keep = k > 0
+        k, lo, hi, a, b = k[keep], lo[keep], hi[keep], a[keep], b[keep]
+        a = np.maximum(lo, np.minimum(a - np.maximum(0, k - (b - a)) // 2, hi - k))
+        starts, ends = self._times[a], self._ends[a + k - 1]
+        m = int(np.searchsorted(np.cumsum(ends - starts) > budget + 1e-9, True))
+        return starts[:m], ends[:m]
+
     def select(self, budget: float) -> list[tuple[float, float]]:
-        """The units of the greedy order that still fit, in order (best-of-two with one unit)."""
+        """Each scene's piece, then the units of the greedy order that still fit, in order
+        (best-of-two with one unit when there are no scenes to seed)."""
+        if not len(self.idx):
+            return []
+        seed_s, seed_e = self._seed_pieces(budget)
+        used = float((seed_e - seed_s).sum())
         lengths, order = self._lengths, self._order
         # a prefix of the order fits whole; past it, only what still fits the little room left
-        k = int(np.searchsorted(self._prefix_len > budget + 1e-9, True))
+        k = int(np.searchsorted(self._prefix_len > budget - used + 1e-9, True))
         picked = order[:k]
-        used = float(self._prefix_len[k - 1]) if k else 0.0
+        used += float(self._prefix_len[k - 1]) if k else 0.0
         for i in range(k + 1, len(order)):
             if used + self._suffix_min[i] > budget + 1e-9:
                 break  # nothing left in the order is short enough
@@ -304,7 +431,7 @@ class Diverse:
                 picked.append(j)
                 used += lengths[j]
         fits = np.flatnonzero(self.lengths <= budget + 1e-9)
-        if len(fits):
+        if len(fits) and not self.seeds:
             best = int(fits[np.argmax(self.single[fits])])
             # the prefix's F is the cover when nothing was added past it, and a lower bound that
             # already decides the rule otherwise (F only grows): the matrix is rarely touched
@@ -314,11 +441,27 @@ class Diverse:
                 cover = float(self.wt[picked].max(0) @ self.lengths) if picked else 0.0
             if self.single[best] > cover:
                 picked = [best]
-        return merge_segments([tuple(self.secs[j]) for j in picked])
+        if not len(seed_s):
+            return merge_segments([tuple(self.secs[j]) for j in picked])
+        chosen = self.secs[np.asarray(picked, dtype=np.int64)].reshape(-1, 2)
+        return _merge_spans(np.concatenate([seed_s, chosen[:, 0]]), np.concatenate([seed_e, chosen[:, 1]]))
+
+
+def _merge_spans(starts: np.ndarray, ends: np.ndarray) -> list[tuple[float, float]]:
+    """merge_segments for arrays (vectorized: the slider merges a thousand pieces of an hour)."""
+    full = ends - starts > 1e-9  # empty pieces dropped, as merge_segments does
+    starts, ends = starts[full], ends[full]
+    if not len(starts):
+        return []
+    o = np.argsort(starts, kind="stable")
+    s, e = starts[o], np.maximum.accumulate(ends[o])
+    new = np.r_[True, s[1:] > e[:-1] + 1e-9]
+    last = np.r_[np.flatnonzero(new)[1:] - 1, len(s) - 1]
+    return list(zip(s[new].tolist(), e[last].tolist()))
 
 
 def _span_means(x: np.ndarray, idx: np.ndarray) -> np.ndarray:
     """Row means of x over each span [a, b) of idx (one pass when the spans tile the rows)."""
     if len(idx) and idx[0, 0] == 0 and idx[-1, 1] == len(x) and np.array_equal(idx[1:, 0], idx[:-1, 1]):
         return np.add.reduceat(x, idx[:, 0], axis=0) / (idx[:, 1] - idx[:, 0]).astype(x.dtype)[:, None]
-    return np.stack([x[a:b].mean(0) for a, b in idx])
+    return np.stack([x[a:b].mean(0) for a, b in idx]) if len(idx) else np.zeros((0, x.shape[1]), x.dtype)

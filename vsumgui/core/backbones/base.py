@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Callable
 
 import numpy as np
 
-from vsumgui.core import paths
+from vsumgui.core import cpu, paths
 from vsumgui.core.errors import VsumError
 
 if TYPE_CHECKING:
@@ -54,6 +54,7 @@ class Backbone(ABC):
         self._serial = threading.Lock()  # held around torch calls (ONNX Runtime runs concurrently)
         self.runtime = ""  # "onnx" or "torch" once loaded
         self.workers = 1  # concurrent `embed` calls worth making (set when loaded)
+        self.device = "cpu"  # where the network runs: "cuda" with onnxruntime-gpu and a GPU
 
     @abstractmethod
     def build(self) -> "torch.nn.Module": ...
@@ -63,8 +64,8 @@ class Backbone(ABC):
 
     @staticmethod
     def threads() -> int:
-        """Inference threads: VSUMGUI_THREADS, else one per core."""
-        return int(os.environ.get("VSUMGUI_THREADS", 0)) or (os.cpu_count() or 1)
+        """Inference threads: VSUMGUI_THREADS, else one per core this process may use."""
+        return cpu.inference_threads()
 
     def embed(self, frames: np.ndarray) -> np.ndarray:
         """Features of a batch; thread-safe (with ONNX Runtime, calls from threads run in parallel)."""
@@ -124,23 +125,26 @@ class Backbone(ABC):
         path = self.onnx_path()
         if not os.path.exists(path):
             self.export_onnx(path)
-        # one thread per call and one call per core: a small network's layers split over threads
-        # wait on each other, whole batches in parallel do not (measured on 2 cores, network
-        # alone: 1 call x 1 thread 12.7 ms/frame, 2 calls x 1 thread 6.4; with the decoding
-        # thread beside it the decoder sets the pace and the settings are within noise)
+        # whole batches in parallel, few threads each (see cpu.inference_split)
+        self.workers, intra = cpu.inference_split(self.threads())
         opts = ort.SessionOptions()
-        opts.intra_op_num_threads = 1
+        opts.intra_op_num_threads = intra
         opts.inter_op_num_threads = 1
-        self.workers = self.threads()
-        # idle worker threads spinning would take CPU from the decoding thread
+        # idle worker threads spinning would take CPU from the decoding threads
         opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
+        providers = ["CPUExecutionProvider"]
+        if os.environ.get("VSUMGUI_DEVICE", "").lower() != "cpu" and "CUDAExecutionProvider" in \
+                ort.get_available_providers():  # onnxruntime-gpu installed and a GPU present (untested here)
+            providers.insert(0, "CUDAExecutionProvider")
+            self.workers = 1  # one stream of batches keeps a GPU busy; the CPU decodes
         try:
-            session = ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
+            session = ort.InferenceSession(str(path), opts, providers=providers)
         except Exception:  # a damaged file: rebuilt once
             with contextlib.suppress(OSError):
                 os.unlink(path)
             self.export_onnx(path)
-            session = ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
+            session = ort.InferenceSession(str(path), opts, providers=providers)
+        self.device = "cuda" if "CUDAExecutionProvider" in session.get_providers() else "cpu"
         name = session.get_inputs()[0].name
 
         def run(frames: np.ndarray) -> np.ndarray:

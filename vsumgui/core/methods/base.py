@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 import os
+import threading
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import ClassVar
 
 import numpy as np
-from scipy.ndimage import gaussian_filter1d
 
 from vsumgui.core.errors import VsumError
 
 _REGISTRY: dict[str, type["Method"]] = {}
+_FOUND = False  # every method module imported (see `_discover`)
+_FINDING = threading.RLock()
 
 
 @dataclass
@@ -37,6 +39,9 @@ class Method(ABC):
     order: int = 100  # position in lists and plots
     component_names: tuple[str, ...] = ()
     trainable: ClassVar[bool] = False
+    # False for scores that depend only on position (baselines): a quick look scores them on the
+    # time grid, content methods score its distinct keyframes (pipeline.score_features)
+    reads_content: ClassVar[bool] = True
 
     def __init__(self, checkpoint: str | os.PathLike | None = None) -> None:
         """`checkpoint` is for trained methods (`TrainedMethod`); here there is none."""
@@ -77,11 +82,31 @@ def register(cls: type[Method]) -> type[Method]:
     return cls
 
 
+def _discover() -> None:
+    """Import every method module of the package once (they register themselves). Done at the
+    first look-up rather than on import: the methods import torch, and `vsumgui summarize` starts
+    decoding before that import is done (issue #20)."""
+    global _FOUND
+    with _FINDING:
+        if not _FOUND:
+            import importlib
+            import pkgutil
+
+            pkg = importlib.import_module(__package__)
+            for mod in sorted(pkgutil.iter_modules(pkg.__path__), key=lambda m: m.name):
+                if mod.name not in ("base", "trained"):  # the bases: every other module is one method
+                    importlib.import_module(f"{__package__}.{mod.name}")
+            _FOUND = True
+
+
 def names() -> list[str]:
+    _discover()
     return sorted(_REGISTRY, key=lambda n: (_REGISTRY[n].order, n))
 
 
 def method_class(name: str) -> type[Method]:
+    if name not in _REGISTRY:
+        _discover()
     if name not in _REGISTRY:
         raise VsumError(f"unknown method {name!r}; known: {', '.join(names())}")
     return _REGISTRY[name]
@@ -99,4 +124,6 @@ def minmax(x: np.ndarray) -> np.ndarray:
 
 
 def smooth(x: np.ndarray, sigma: float) -> np.ndarray:
+    from scipy.ndimage import gaussian_filter1d  # (scipy is imported when scores are made, not at start)
+
     return gaussian_filter1d(np.asarray(x, dtype=np.float64), sigma, mode="nearest") if sigma > 0 else x

@@ -15,6 +15,7 @@ class UniformSampling(Method):
     name = "uniform-sampling"
     title = "Uniform sampling"
     order = 90
+    reads_content = False
     period = round(1 / 0.15)
 
     def _score(self, features: np.ndarray) -> MethodScores:
@@ -32,6 +33,7 @@ class Random(Method):
     name = "random"
     title = "Random"
     order = 91
+    reads_content = False
     seed = 0
 
     def _score(self, features: np.ndarray) -> MethodScores:

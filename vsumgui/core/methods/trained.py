@@ -195,8 +195,10 @@ class TrainedMethod(Method):
 
     @classmethod
     def begin_epoch(cls, model: nn.Module, epoch: int, epochs: int) -> None:
-        """Called by the trainer before each epoch (0-based `epoch` of `epochs`, also after a
-        resume): a method with a schedule (TRIM's two stages) sets it on the model here."""
+        """Called by the trainer before each epoch (0-based `epoch`, also after a resume): a method
+        with a schedule (TRIM's two stages) sets it on the model here. `epochs` is what the schedule
+        was planned over (the first run's --epochs, kept in the checkpoint), and `epoch` may pass it
+        when a resume asks for more."""
 
     @classmethod
     def frame_output(cls, model: nn.Module, x: torch.Tensor) -> torch.Tensor:

@@ -29,7 +29,8 @@ gives no gradient for the weights b, through which p enters the loss.
 Choices where the paper is silent:
 - the stage split is a fraction of the epochs: stage1 = 0.4 (60 of 60 + 90, so `--epochs 150`
   is the paper's schedule; the trainer's default 40 gives 16 + 24); one Adam for both stages;
-  the stage is set before each epoch through Method.begin_epoch;
+  the stage is set before each epoch through Method.begin_epoch (the split is fixed by the first
+  run's epochs, kept in the checkpoint: a resume with more epochs stays in stage 2);
 - the network widths scale with `width` (1024 -> 512 -> 256 as in the paper for width = 1024;
   the bundled demo checkpoint uses width = 256 to stay under 5 MB for 1280-d features);
 - the losses see windows of 200 samples like the other methods (the paper feeds a whole video
