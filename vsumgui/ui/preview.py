@@ -247,11 +247,15 @@ class Preview(QWidget):
     def _on_position(self, t: float) -> None:
         # a position just past the piece's end moves on; a stale one from before the seek does not
         if self.segments and self.segments[0][1] - 1e-3 <= t <= self.segments[0][1] + 1.0:
-            self.segments.pop(0)
+            end = self.segments.pop(0)[1]
             if self.segments:
                 self._seek(self.segments[0][0])
                 return
             self.backend.pause()
+            frame = 1.0 / self.info.fps if self.info and self.info.fps > 0 else 0.04
+            if t > end + frame:  # a busy machine skipped frames past the end: stop on the piece's last frame
+                self._seek(max(0.0, end - frame))
+                return
         self._show_position(t)
 
     def _show_position(self, t: float) -> None:
