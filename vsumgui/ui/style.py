@@ -65,3 +65,4 @@ def fmt_fps(fps: float) -> str:
 
 KEEP = "#2E9E44"  # label marks on the timeline
 SKIP = "#D23B3B"
+SUGGEST = "#FFD23F"  # the badge of a shot suggested for labelling

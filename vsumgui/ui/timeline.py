@@ -11,6 +11,7 @@ from vsumgui.core.labels import KEEP, NAMES
 from vsumgui.ui import compat, style
 
 MIN_THUMB_WIDTH = 24  # px: narrower blocks are plain colour
+BADGE = 12.0  # px: the suggestion badge's diameter
 
 
 def _crop(src: QRectF, aspect: float) -> QRectF:
@@ -38,6 +39,7 @@ class Timeline(QWidget):
         self.shot_scores: np.ndarray | None = None
         self.chosen: set[int] = set()
         self.labels: dict[int, int] = {}  # shot index -> labels.KEEP / labels.SKIP
+        self.suggested: list[int] = []  # shots whose label would teach most (a badge each)
         self.thumbs: dict[int, QPixmap] = {}
         self.duration = 0.0
         self.view = (0.0, 0.0)
@@ -52,6 +54,7 @@ class Timeline(QWidget):
         self.view = (0.0, duration)
         self.chosen = set()
         self.labels = {}
+        self.suggested = []
         self.thumbs = {}
         self.update()
 
@@ -66,6 +69,17 @@ class Timeline(QWidget):
         """Keep/skip marks by shot index (a green or red bar along the top of the shot)."""
         self.labels = dict(labels)
         self.update()
+
+    def set_suggestions(self, shots) -> None:
+        """The shots to label next: a small badge at the top right of each."""
+        self.suggested = [int(i) for i in shots]
+        self.update()
+
+    def badge(self, i: int) -> QRectF:
+        """Where shot i's suggestion badge is drawn."""
+        a, b = self.x_of(self.shot_secs[i, 0]), self.x_of(self.shot_secs[i, 1])
+        d = BADGE
+        return QRectF(max(a + 1.0, b - d - 2.0), 6.0, d, d)
 
     def shot_of(self, t: float) -> int | None:
         """The shot that holds media time t."""
@@ -160,6 +174,13 @@ class Timeline(QWidget):
             p.setPen(QPen(style.CHOSEN, 2))
             p.setBrush(Qt.BrushStyle.NoBrush)
             p.drawRects(chosen)
+        for i in self.suggested:  # a yellow dot with "?": label me next (Tab)
+            if 0 <= i < len(self.shot_secs):
+                r = self.badge(i)
+                p.setPen(QPen(QColor("#5A4A00"), 1))
+                p.setBrush(QColor(style.SUGGEST))
+                p.drawEllipse(r)
+                p.drawText(r, Qt.AlignmentFlag.AlignCenter, "?")
         x = self.x_of(self.position)
         p.setPen(QPen(QColor(style.PLAYHEAD), 2))
         p.drawLine(int(round(x)), 0, int(round(x)), h)
@@ -189,6 +210,8 @@ class Timeline(QWidget):
             text += " · in the summary" if i in self.chosen else ""
             if i in self.labels:
                 text += f" · labelled {NAMES[self.labels[i]]}"
+            if i in self.suggested:
+                text += " · suggested: its label would teach your profile most (Tab: next)"
             text += "\nclick: seek · double-click: play this shot · K keep, S skip, C clear"
             QToolTip.showText(e.globalPos(), text, self)
             return True
