@@ -133,8 +133,9 @@ def test_profile_curve_in_a_job_box_off_while_personalizing(window, qtbot, monke
     with qtbot.waitSignal(w.summaryShown, timeout=120_000):
         w.personalize()
         assert w.personalizer.busy and not w.profile_row.isEnabled()  # no profile change mid-fit
+        assert not w.new_profile_action.isEnabled()
     qtbot.waitUntil(lambda: not w.personalizer.busy)
-    assert w.profile_row.isEnabled()
+    assert w.profile_row.isEnabled() and w.new_profile_action.isEnabled()
     mine = personal.curve_name("default")
     assert mine in w.summary.scores
 

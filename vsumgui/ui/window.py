@@ -169,6 +169,7 @@ class MainWindow(QMainWindow):
         self.personalize_button.setEnabled(can)
         self.personalize_action.setEnabled(can)
         self.profile_row.setEnabled(not self.personalizer.busy)  # the fit is for the profile it started with
+        self.new_profile_action.setEnabled(not self.personalizer.busy)
         self.next_suggestion_action.setEnabled(bool(self.suggested))
 
     def message(self, text: str, icon: QMessageBox.Icon = QMessageBox.Icon.Warning, on_yes=None) -> QMessageBox:
