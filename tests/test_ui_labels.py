@@ -86,11 +86,12 @@ def test_labels_keys_undo_restart_csv(fresh, qtbot, sample_video):
     w.undo_action.trigger()
     assert 3 not in w.timeline.labels
     assert len(w.labels.undo_stack) == 3 and w.undo_action.isEnabled()
-    # typing a profile name is typing, not labelling
-    w.profile_box.lineEdit().setFocus()
-    qtbot.keyClicks(w.profile_box.lineEdit(), "sck")
-    assert w.profile_box.currentText().endswith("sck") and len(w.labels.undo_stack) == 3
-    w.profile_box.setCurrentText("default")
+    # typing a new profile's name is typing, not labelling (Esc: no profile)
+    w.profile_row.new_profile()
+    qtbot.keyClicks(w.profile_row.name_edit, "sck")
+    assert w.profile_row.name_edit.text() == "sck" and len(w.labels.undo_stack) == 3
+    qtbot.keyClick(w.profile_row.name_edit, Qt.Key.Key_Escape)
+    assert w.labels.profile == "default"
     w.setFocus()
     assert len(w.labels.store.get("default", s.features.key)) == 3
     out = fresh / "labels.csv"

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import QCheckBox, QComboBox, QFormLayout, QHBoxLayout, QLabel, QProgressBar, QPushButton, QSlider, \
+from PySide6.QtCore import QEvent, Qt, Signal
+from PySide6.QtWidgets import QCheckBox, QComboBox, QFormLayout, QHBoxLayout, QLabel, QLineEdit, QProgressBar, QPushButton, QSlider, \
     QVBoxLayout, QWidget
 
 from vsumgui.core import methods
@@ -100,21 +100,93 @@ class RunPanel(QWidget):
 
 
 class ProfileRow(QWidget):
-    """Whose labels: the profile (typed or chosen), and Personalize."""
+    """Whose labels: the profile (chosen; a new one only through "New profile…", a name confirmed
+    with Enter, so a stray key never makes one), and Personalize."""
+
+    chosen = Signal(str)  # a profile picked, or a new name confirmed
+
+    NEW = "New profile…"
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.box = QComboBox()
-        self.box.setEditable(True)
-        self.box.setToolTip("Whose labels and personalized curve: type a new name to start a profile")
+        self.box.setToolTip("Whose labels and personalized curve; “New profile…” starts one")
+        self.name_edit = QLineEdit()
+        self.name_edit.setPlaceholderText("New profile name: Enter creates it, Esc cancels")
+        self.name_edit.hide()
+        self.name_edit.installEventFilter(self)
         self.personalize_button = QPushButton("Personalize")
         self.personalize_button.setToolTip("Fit a personal curve on your keep (K) / skip (S) labels "
                                            "(with ViSP driving, ViSP itself is fine-tuned)")
+        self.current = ""
         row = QHBoxLayout(self)
         row.setContentsMargins(0, 0, 0, 0)
         row.addWidget(QLabel("Profile"))
         row.addWidget(self.box, 1)
+        row.addWidget(self.name_edit, 1)
         row.addWidget(self.personalize_button)
+        self.box.activated.connect(self._activated)
+        self.name_edit.returnPressed.connect(self._confirm)
+
+    def fill(self, names: list[str], current: str) -> None:
+        """The profiles, then "New profile…"; `current` shown."""
+        self.box.blockSignals(True)
+        self.box.clear()
+        self.box.addItems(names)
+        self.box.addItem(self.NEW)
+        self.box.blockSignals(False)
+        self.show_profile(current)
+
+    def show_profile(self, name: str) -> None:
+        if self.box.findText(name) < 0:
+            self.box.insertItem(self.box.count() - 1, name)
+        self.current = name
+        self.box.setCurrentIndex(self.box.findText(name))
+
+    @property
+    def typing(self) -> bool:
+        return self.name_edit.isVisible()
+
+    def new_profile(self) -> None:
+        """Show the name field in place of the box, with the focus."""
+        self.box.hide()
+        self.name_edit.clear()
+        self.name_edit.show()
+        self.name_edit.setFocus()
+
+    def _activated(self, i: int) -> None:
+        if self.box.itemText(i) == self.NEW:
+            self.show_profile(self.current)  # until a name is confirmed
+            self.new_profile()
+        else:
+            self.current = self.box.itemText(i)
+            self.chosen.emit(self.current)
+
+    def _confirm(self) -> None:
+        name = self.name_edit.text().strip()
+        self._close_edit()
+        if name and name != self.NEW:
+            self.show_profile(name)
+            self.chosen.emit(name)
+
+    def _close_edit(self) -> None:
+        self.name_edit.hide()
+        self.box.show()
+
+    def eventFilter(self, obj, event) -> bool:  # noqa: N802
+        """Esc cancels the new name (before the window's Esc action); leaving the field too."""
+        if obj is self.name_edit and self.name_edit.isVisible():
+            t = event.type()
+            if t == QEvent.Type.ShortcutOverride and event.key() == Qt.Key.Key_Escape:
+                event.accept()
+                return True
+            if t == QEvent.Type.KeyPress and event.key() == Qt.Key.Key_Escape:
+                self._close_edit()
+                self.box.setFocus()
+                return True
+            if t == QEvent.Type.FocusOut:
+                self._close_edit()
+        return super().eventFilter(obj, event)
 
 
 class SelectionPanel(QWidget):

@@ -8,9 +8,11 @@ import numpy as np
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtWidgets import QWidget
 
+from vsumgui.core import personalize as personal
 from vsumgui.core.errors import VsumError
 from vsumgui.core.labels import DEFAULT_PROFILE, NAMES, Label, LabelStore
 from vsumgui.core.pipeline import Summary
+from vsumgui.core.select import Selection
 from vsumgui.ui.settings import open_name, save_name
 
 CSV_FILTER = "CSV files (*.csv);;All files (*)"
@@ -62,6 +64,17 @@ class Labels(QObject):
         """The profiles with labels, and the current one."""
         names = self.store.profiles() if self.store is not None else [DEFAULT_PROFILE]
         return names if self.profile in names else [*names, self.profile]
+
+    def honour(self, summary: Summary, sel: Selection) -> tuple[Selection, str | None]:
+        """`sel` (a selection on `summary`) with the profile's keep shots of the video in and its
+        skip shots out while the budget allows; a sentence when the budget does not allow."""
+        if self.store is None:
+            return sel, None
+        try:
+            labels = self.store.get(self.profile, summary.features.key)
+        except VsumError:
+            return sel, None
+        return personal.honour_labels(summary, sel, labels)
 
     def video_labels(self) -> list[Label]:
         """The profile's labels of the summarized video."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QKeySequence
 
 from vsumgui.core.labels import KEEP, SKIP
@@ -11,10 +12,12 @@ def build(window) -> None:
     """Make the window's actions (`window.open_action`, `window.keep_action`, ...) in its menu bar;
     each calls the window or one of its controllers."""
 
-    def action(text: str, slot, shortcut=None, tip: str = "", menu=None) -> QAction:
+    def action(text: str, slot, shortcut=None, tip: str = "", menu=None, everywhere: bool = False) -> QAction:
         a = QAction(text, window)
         if shortcut is not None:
             a.setShortcut(QKeySequence(shortcut))
+        if everywhere:  # the label keys act whichever widget has the focus (a text field keeps its keys)
+            a.setShortcutContext(Qt.ShortcutContext.ApplicationShortcut)
         a.setStatusTip(tip)
         a.triggered.connect(slot)
         window.addAction(a)  # shortcuts work wherever the focus is
@@ -40,12 +43,17 @@ def build(window) -> None:
     file_menu.addSeparator()
     window.quit_action = action("&Quit", window.close, std.Quit, "", file_menu)
     window.keep_action = action("Mark shot &keep", lambda: labels.label_shot(window.current_shot(), KEEP), "K",
-                                "Label the shot under the playhead keep", label_menu)
+                                "Label the shot under the playhead keep", label_menu, True)
     window.skip_action = action("Mark shot &skip", lambda: labels.label_shot(window.current_shot(), SKIP), "S",
-                                "Label the shot under the playhead skip", label_menu)
+                                "Label the shot under the playhead skip", label_menu, True)
     window.clear_label_action = action("&Clear shot label", lambda: labels.label_shot(window.current_shot(), None),
-                                       "C", "Remove the label of the shot under the playhead", label_menu)
-    window.undo_action = action("&Undo label", labels.undo, std.Undo, "Revert the last label change", label_menu)
+                                       "C", "Remove the label of the shot under the playhead", label_menu, True)
+    window.undo_action = action("&Undo label", labels.undo, std.Undo, "Revert the last label change", label_menu, True)
+    window.next_suggestion_action = action("&Next suggested shot", window.next_suggestion, "Tab",
+                                           "Move the playhead to the next shot whose label would teach most",
+                                           label_menu)
+    window.new_profile_action = action("New p&rofile…", window.profile_row.new_profile, None,
+                                       "Start a profile: type its name, then Enter", label_menu)
     window.personalize_action = action("&Personalize", window.personalize, "Ctrl+Shift+P",
                                        "Fit a personal curve on the profile's labels", label_menu)
     window.summarize_action = action("&Summarize", window.summarize, "Ctrl+R", "Score the video with every method",

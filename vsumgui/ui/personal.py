@@ -11,7 +11,7 @@ from vsumgui.core.pipeline import Summary
 from vsumgui.ui.controls import RunPanel
 from vsumgui.ui.jobs import JobSlot
 from vsumgui.ui.labeling import Labels
-from vsumgui.ui.worker import PersonalizeWorker
+from vsumgui.ui.worker import PersonalizeWorker, ProfileCurveWorker
 
 PREFIX = "personalized ("  # every profile's curve name starts so (personalize.curve_name)
 
@@ -21,6 +21,7 @@ class Personalizer(QObject):
     the window makes the new Summary. Progress and outcome show on the run panel."""
 
     fitted = Signal(str, object)  # curve name, MethodScores
+    loaded = Signal(str, object)  # profile, its saved MethodScores or None (`load`)
     status = Signal(str, int)
     error = Signal(str)
 
@@ -28,6 +29,7 @@ class Personalizer(QObject):
         super().__init__(parent)
         self.labels, self.run_panel = labels, run_panel
         self.slot = JobSlot(self)
+        self.curve = JobSlot(self)  # the profile's saved curve, after a change of profile
 
     @property
     def busy(self) -> bool:
@@ -52,24 +54,40 @@ class Personalizer(QObject):
         fine_tuned = personal.saved(self.labels.profile, backbone) == personal.visp_path(self.labels.profile, backbone)
         how = "ViSP fine-tuned on your labels" if fine_tuned else "fitted on your labels"
         self.run_panel.show_state(f"Personalized ({how}): curve “{name}” added", full=True)
-        self.status.emit(f"Curve {name} added: choose it under “Driven by” to select with it", 10000)
+        self.status.emit(f"Curve {name} added and now drives the summary (the previous driver is one "
+                         "click away under “Driven by”)", 10000)
         self.fitted.emit(name, scores)
 
     def _failed(self, text: str) -> None:
         self.run_panel.show_state("Personalize failed")
         self.error.emit(text if text.endswith(".") else f"Cannot personalize: {text}.")
 
-    def with_saved(self, summary: Summary) -> Summary:
-        """The summary with the profile's saved personal curve (if any) and no other profile's.
+    def load(self, summary: Summary) -> None:
+        """Compute the profile's saved curve on `summary` in a job; `loaded` says it (with None
+        when the profile has none). The window puts it on the summary then shown (`with_curve`)."""
+        self.curve.start(ProfileCurveWorker(summary, self.labels.profile), finished=self._loaded)
 
-        A fine-tuned ViSP is a network pass: a summary made by the summarize job already has it."""
-        mine = personal.curve_name(self.labels.profile)
+    def _loaded(self, result: tuple) -> None:
+        profile, scores, problem = result
+        if problem:
+            self.status.emit(f"Personal curve not applied: {problem}", 10000)
+        if profile == self.labels.profile:
+            self.loaded.emit(profile, scores)
+
+    @staticmethod
+    def with_curve(summary: Summary, profile: str, scores: MethodScores | None) -> Summary:
+        """A new summary with `profile`'s curve (when given) and no other profile's."""
+        mine = personal.curve_name(profile)
         others = tuple(n for n in summary.scores if n.startswith(PREFIX) and n != mine)
-        extra = {}
+        extra = {mine: scores} if scores is not None else {}
+        return summary.with_scores(extra, drop=others) if extra or others else summary
+
+    def with_saved(self, summary: Summary) -> Summary:
+        """The summary with the profile's saved personal curve (if any) and no other profile's,
+        computed here (`load` does it in a job)."""
+        scores = None
         try:
             scores = personal.personal_scores(summary, self.labels.profile)
-            if scores is not None:
-                extra[mine] = scores
         except VsumError as e:  # e.g. a head saved for other features: Personalize again replaces it
             self.status.emit(f"Personal curve not applied: {e}", 10000)
-        return summary.with_scores(extra, drop=others) if extra or others else summary
+        return self.with_curve(summary, self.labels.profile, scores)

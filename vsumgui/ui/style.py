@@ -86,3 +86,4 @@ def title(name: str) -> str:
 def fmt_count(n: int, word: str) -> str:
     """"1 piece", "5 pieces"."""
     return f"{n} {word}{'' if n == 1 else ('es' if word.endswith(('s', 'sh', 'ch', 'x')) else 's')}"
+SUGGEST = "#FFD23F"  # the badge of a shot suggested for labelling

@@ -13,6 +13,7 @@ from vsumgui.core.labels import KEEP, NAMES
 from vsumgui.ui import compat, style
 
 MIN_THUMB_WIDTH = 24  # px: narrower blocks are plain colour
+BADGE = 12.0  # px: the suggestion badge's diameter
 MIN_HEIGHT, MAX_HEIGHT = 56, 180  # px: the strip grows with the window, thumbnails with it
 BAND = 20  # px: the scene band above the shots (when there are scenes)
 
@@ -44,6 +45,7 @@ class Timeline(QWidget):
         self.chosen: set[int] = set()  # shots that hold a chosen piece
         self.segments: list[tuple[float, float]] = []  # the chosen pieces, media seconds
         self.labels: dict[int, int] = {}  # shot index -> labels.KEEP / labels.SKIP
+        self.suggested: list[int] = []  # shots whose label would teach most (a badge each)
         self.thumbs: dict[int, QPixmap] = {}
         self.scenes = np.zeros((0, 2), dtype=np.int64)  # (C, 2) shot indices [first, last + 1)
         self.duration = 0.0
@@ -63,6 +65,7 @@ class Timeline(QWidget):
         self.chosen = set()
         self.segments = []
         self.labels = {}
+        self.suggested = []
         self.thumbs = {}
         self.scenes = np.zeros((0, 2), dtype=np.int64)
         self.update()
@@ -110,6 +113,17 @@ class Timeline(QWidget):
         """Keep/skip marks by shot index (a green or red bar along the top of the shot)."""
         self.labels = dict(labels)
         self.update()
+
+    def set_suggestions(self, shots) -> None:
+        """The shots to label next: a small badge at the top right of each."""
+        self.suggested = [int(i) for i in shots]
+        self.update()
+
+    def badge(self, i: int) -> QRectF:
+        """Where shot i's suggestion badge is drawn."""
+        a, b = self.x_of(self.shot_secs[i, 0]), self.x_of(self.shot_secs[i, 1])
+        d = BADGE
+        return QRectF(max(a + 1.0, b - d - 2.0), self._band() + 6.0, d, d)  # below the scene band, if any
 
     def shot_of(self, t: float) -> int | None:
         """The shot that holds media time t."""
@@ -223,6 +237,13 @@ class Timeline(QWidget):
             p.setPen(QPen(style.CHOSEN, 2))
             p.setBrush(Qt.BrushStyle.NoBrush)
             p.drawRects([r.adjusted(1, 1, -1, -1) for r in pieces])
+        for i in self.suggested:  # a yellow dot with "?": label me next (Tab)
+            if 0 <= i < len(self.shot_secs):
+                r = self.badge(i)
+                p.setPen(QPen(QColor("#5A4A00"), 1))
+                p.setBrush(QColor(style.SUGGEST))
+                p.drawEllipse(r)
+                p.drawText(r, Qt.AlignmentFlag.AlignCenter, "?")
         x = self.x_of(self.position)
         p.setPen(QPen(QColor(style.PLAYHEAD), 2))
         p.drawLine(int(round(x)), 0, int(round(x)), h)
@@ -292,6 +313,8 @@ class Timeline(QWidget):
                          else f" · {kept:.1f} s of it in the summary")
             if i in self.labels:
                 text += f" · labelled {NAMES[self.labels[i]]}"
+            if i in self.suggested:
+                text += " · suggested: its label would teach your profile most (Tab: next)"
             text += "\nclick: seek · double-click: play this shot · K keep, S skip, C clear"
             QToolTip.showText(e.globalPos(), text, self)
             return True

@@ -9,6 +9,7 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QGroupBox, QHBoxLayout, QLabel, QMainWindow, QMessageBox, QSplitter, QStackedWidget, \
     QVBoxLayout, QWidget
 
+from vsumgui.core import personalize as personal
 from vsumgui.core.errors import VideoError, VsumError
 from vsumgui.core.pipeline import Options, Summary
 from vsumgui.core.select import Selection
@@ -62,8 +63,8 @@ class MainWindow(QMainWindow):
         self.personalizer = Personalizer(self.labels, self.run_panel, self)
         self.exporter = Exporter(self)
         self.library = Library(self)  # File → Open Folder…
-        self.profile_box.addItems(self.labels.profiles())
-        self.profile_box.setCurrentText(self.labels.profile)
+        self.suggested: list[int] = []  # the shots whose label would teach the profile's model most
+        self.profile_row.fill(self.labels.profiles(), self.labels.profile)
         self.empty.set_recent(self.prefs.recent_files())
         menus.build(self)
         self._connect()
@@ -80,7 +81,7 @@ class MainWindow(QMainWindow):
         self.curves = CurvesView()
         self.timeline = Timeline()
         self.status_info = QLabel()
-        profile_row = ProfileRow()
+        self.profile_row = profile_row = ProfileRow()
         self.profile_box, self.personalize_button = profile_row.box, profile_row.personalize_button
         self.statusBar().addPermanentWidget(self.status_info)
         boxes = QHBoxLayout()
@@ -138,15 +139,13 @@ class MainWindow(QMainWindow):
         self.timeline.seekRequested.connect(self.preview.seek)
         self.timeline.playShotRequested.connect(self.play_shot)
         self.personalize_button.clicked.connect(self.personalize)
-        self.profile_box.activated.connect(lambda i: self.labels.set_profile(self.profile_box.itemText(i)))
-        self.profile_box.lineEdit().editingFinished.connect(
-            lambda: self.labels.set_profile(self.profile_box.currentText()))
+        self.profile_row.chosen.connect(self.labels.set_profile)
         self.labels.changed.connect(self._show_labels)
         self.labels.profileChanged.connect(self._on_profile)
         self.summarizer.summarized.connect(self._on_summarized)
         self.summarizer.cached.connect(lambda: self.summary is None and self.summarize())
-        self.personalizer.fitted.connect(lambda name, scores: self.show_summary(
-            self.summary.with_scores({name: scores}), fresh=False))
+        self.personalizer.fitted.connect(self._on_personalized)
+        self.personalizer.loaded.connect(self._on_profile_curve)
         for part in (self.labels, self.summarizer, self.personalizer):
             part.status.connect(self.statusBar().showMessage)
         for part in (self.labels, self.summarizer, self.personalizer, self.exporter):
@@ -169,6 +168,9 @@ class MainWindow(QMainWindow):
         can = self.personalizer.can_start() and not self.summarizer.busy
         self.personalize_button.setEnabled(can)
         self.personalize_action.setEnabled(can)
+        self.profile_row.setEnabled(not self.personalizer.busy)  # the fit is for the profile it started with
+        self.new_profile_action.setEnabled(not self.personalizer.busy)
+        self.next_suggestion_action.setEnabled(bool(self.suggested))
 
     def message(self, text: str, icon: QMessageBox.Icon = QMessageBox.Icon.Warning, on_yes=None) -> QMessageBox:
         """A window-modal box that does not block the caller (so tests can read it); with `on_yes`,
@@ -204,7 +206,8 @@ class MainWindow(QMainWindow):
         self.pages.setCurrentWidget(self.preview)
         self.summarizer.retire()
         self.personalizer.slot.retire()
-        self.path, self.summary, self.chosen = path, None, None
+        self.personalizer.curve.retire()
+        self.path, self.summary, self.chosen, self.suggested = path, None, None, []
         self.labels.open(path)
         self.setWindowTitle(f"{path.name} — vsumgui")
         self._show_info(info)
@@ -273,8 +276,7 @@ class MainWindow(QMainWindow):
             if t is not None and self.preview.position < 0.05 and not self.preview.playing:
                 self.preview.seek(t)  # a frame that stands for the video, not a black first frame
         self.chosen = None
-        self.reselect()
-        self.labels.show(summary)
+        self.labels.show(summary)  # labels, suggestions, and the selection honouring the labels
         self.summaryShown.emit(summary)
 
     def reselect(self) -> None:
@@ -285,6 +287,9 @@ class MainWindow(QMainWindow):
             return
         driver = self.selection.driver_name
         sel = self.summary.selector(driver).select(self.selection.ratio, self.selection.mode_name)
+        sel, note = self.labels.honour(self.summary, sel)  # keep shots in, skip shots out, in every mode
+        if note:
+            self.statusBar().showMessage(note, 10000)
         self.timeline.shot_scores = self.summary.selector(sel.method).shot_scores
         self.chosen = sel
         compat.top_up()
@@ -311,16 +316,51 @@ class MainWindow(QMainWindow):
         return self.timeline.shot_of(self.timeline.position) if self.summary is not None else None
 
     def _show_labels(self) -> None:
+        """The labels changed: marks, suggestions, and the summary honours them at once."""
         self.timeline.set_labels(self.labels.shot_labels())
-        self._set_enabled()
+        self._suggest()
+        self.reselect()
+
+    def _suggest(self) -> None:
+        """The 3 shots to label next, badged on the timeline (Tab goes to the next one)."""
+        self.suggested = []
+        if self.summary is not None and self.labels.can_label and self.labels.summary is self.summary:
+            try:
+                self.suggested = personal.suggestions(self.summary, self.labels.profile, self.labels.store)
+            except VsumError:  # a damaged labels file: no suggestions, labels still work
+                pass
+        self.timeline.set_suggestions(self.suggested)
+
+    def next_suggestion(self) -> None:
+        """Tab: the playhead to the middle of the next suggested shot (after the playhead, wrapping)."""
+        if not self.suggested or self.summary is None:
+            return
+        mids = {i: float(self.summary.shot_secs[i].mean()) for i in self.suggested}
+        here = self.timeline.position
+        later = sorted((t, i) for i, t in mids.items() if t > here + 1e-6)
+        t, i = later[0] if later else min((t, i) for i, t in mids.items())
+        self.timeline.set_position(t)
+        self.preview.seek(t)
+        self.statusBar().showMessage(f"Suggested shot {i + 1}: K keep, S skip (Tab: next suggestion)", 5000)
 
     def _on_profile(self, name: str) -> None:
-        if self.profile_box.findText(name) < 0:
-            self.profile_box.addItem(name)
-        self.profile_box.setCurrentText(name)
+        self.profile_row.show_profile(name)
         self.prefs.set_profile(name)
+        if self.summary is not None:  # a fine-tuned ViSP is a network pass: in a job
+            self.personalizer.load(self.summary)
+
+    def _on_profile_curve(self, profile: str, scores) -> None:
         if self.summary is not None:
-            self.show_summary(self.personalizer.with_saved(self.summary), fresh=False)
+            self.show_summary(self.personalizer.with_curve(self.summary, profile, scores), fresh=False)
+
+    def _on_personalized(self, name: str, scores) -> None:
+        """The new curve drives the summary; the previous driver stays one click away."""
+        if self.summary is None:
+            return
+        self.show_summary(self.summary.with_scores({name: scores}), fresh=False)
+        i = self.selection.driver.findData(name)
+        if i >= 0:
+            self.selection.driver.setCurrentIndex(i)
 
     def personalize(self) -> None:
         if self.summary is not None and not self.summarizer.busy:
@@ -352,11 +392,13 @@ class MainWindow(QMainWindow):
         self.prefs.save(self.labels.profile)
         self.summarizer.retire()
         self.personalizer.slot.retire()
+        self.personalizer.curve.retire()
         if self.trainer is not None:
             self.trainer.stop()
             self.trainer.close()
         self.summarizer.stop()
         self.personalizer.slot.stop()
+        self.personalizer.curve.stop()
         self.library.stop()
         self.preview.unload()
         self.labels.close()

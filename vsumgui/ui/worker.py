@@ -79,6 +79,23 @@ class PersonalizeWorker(Job):
         return curve_name(self.profile), scores
 
 
+class ProfileCurveWorker(Job):
+    """A profile's saved personal curve on a summary (a fine-tuned ViSP is a network pass);
+    finishes with (profile, scores or None when it has none, a sentence when it does not fit)."""
+
+    what = "Loading the profile's curve"
+
+    def __init__(self, summary: Summary, profile: str) -> None:
+        super().__init__()
+        self.summary, self.profile = summary, profile
+
+    def work(self) -> tuple:
+        try:
+            return self.profile, personal_scores(self.summary, self.profile), None
+        except VsumError as e:  # e.g. a head saved for other features: Personalize again replaces it
+            return self.profile, None, str(e)
+
+
 class ThumbnailWorker(Job):
     """Decodes one small frame from the middle of each shot, in shot order."""
 

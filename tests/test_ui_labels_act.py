@@ -1,0 +1,184 @@
+"""Issue 19 in the window: labels act on the summary at once, keys that label from any widget, a
+new profile only on purpose, the profile's curve in a job, and the suggested shots (badge, Tab).
+On the bundled sample (features cached by `sample_summary`) and a real SQLite store."""
+
+from __future__ import annotations
+
+import threading
+
+import numpy as np
+import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QColor
+
+from vsumgui.core import personalize as personal
+from vsumgui.core.labels import KEEP, SKIP
+from vsumgui.core.select import MODES
+from vsumgui.ui import style
+from vsumgui.ui import worker as workers
+from vsumgui.ui.window import MainWindow, settings
+
+
+@pytest.fixture
+def window(tmp_path, monkeypatch, qtbot, sample_summary, sample_video):
+    """A window on the summarized sample, with its own labels database and profile heads."""
+    monkeypatch.setenv("VSUMGUI_DATA_DIR", str(tmp_path / "data"))
+    settings().setValue("profile", "default")
+    w = MainWindow()
+    qtbot.addWidget(w)
+    w.show()
+    w.activateWindow()
+    with qtbot.waitSignal(w.summaryShown, timeout=120_000):
+        assert w.open_video(sample_video)
+        w.summarize()  # the features are cached: quick
+    qtbot.waitUntil(lambda: not w.summarizer.busy)
+    yield w
+    w.close()
+    qtbot.waitUntil(lambda: workers.running() == 0, timeout=60_000)
+
+
+def at(w: MainWindow, shot: int) -> None:
+    """The playhead in the middle of a shot."""
+    w.timeline.set_position(float(w.summary.shot_secs[shot].mean()))
+
+
+def test_labels_act_at_once_in_every_mode_and_after_personalize(window, qtbot):
+    w = window
+    w.selection.slider.setValue(30)
+    for mode in MODES:
+        w.selection.set_mode(mode)
+        chosen = sorted(w.chosen.shots)
+        out = [i for i in range(len(w.summary.shot_secs)) if i not in chosen]
+        assert chosen and out, mode
+        skip, keep = chosen[0], out[-1]
+        w.labels.label_shot(skip, SKIP)
+        w.labels.label_shot(keep, KEEP)
+        assert skip not in w.chosen.shots and keep in w.chosen.shots, mode  # at once, no Personalize
+        assert w.timeline.chosen == set(w.chosen.shots)
+        assert w.chosen.duration <= w.summary.selector(w.chosen.method).budget(0.30) + 1e-6
+        w.labels.label_shot(skip, None)
+        w.labels.label_shot(keep, None)
+    # more keep than the budget holds: as many as fit, and the status says so
+    w.selection.set_mode("knapsack")
+    w.selection.slider.setValue(5)
+    for i in range(len(w.summary.shot_secs)):
+        w.labels.label_shot(i, KEEP)
+    assert "do not fit in the summary" in w.statusBar().currentMessage()
+    for i in range(len(w.summary.shot_secs)):
+        w.labels.label_shot(i, None)
+
+    # Personalize: the new curve drives, the labels still hold, the old driver is one click away
+    w.selection.slider.setValue(30)
+    before = w.selection.driver_name
+    scores = w.summary.selector(before).shot_scores
+    keep, skip = int(np.argmin(scores)), int(np.argmax(scores))
+    w.labels.label_shot(keep, KEEP)
+    w.labels.label_shot(skip, SKIP)
+    shown = w.summary
+    with qtbot.waitSignal(w.summaryShown, timeout=120_000):
+        w.personalize()
+    name = personal.curve_name("default")
+    assert name not in shown.scores  # the Summary the GUI thread read is not changed
+    assert w.selection.driver_name == name and w.chosen.method == name
+    assert keep in w.chosen.shots and skip not in w.chosen.shots
+    w.selection.driver.setCurrentIndex(w.selection.driver.findData(before))  # one click back
+    assert w.chosen.method == before and keep in w.chosen.shots and skip not in w.chosen.shots
+
+
+def test_keys_label_from_any_widget_and_no_stray_profile(window, qtbot):
+    w = window
+    profiles = w.labels.profiles()
+    # right after Summarize: keys typed on the profile box, the driver box, the slider label
+    for widget, shot, key, label in ((w.profile_box, 0, Qt.Key.Key_K, KEEP),
+                                     (w.selection.driver, 1, Qt.Key.Key_S, SKIP),
+                                     (w.selection.slider, 2, Qt.Key.Key_K, KEEP)):
+        widget.setFocus()
+        at(w, shot)
+        qtbot.keyClick(widget, key)
+        assert w.timeline.labels.get(shot) == label, widget
+    at(w, 2)
+    qtbot.keyClick(w.profile_box, Qt.Key.Key_C)
+    assert 2 not in w.timeline.labels
+    qtbot.keyClick(w.selection.mode, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    assert w.timeline.labels.get(2) == KEEP
+    assert w.labels.profile == "default" and w.labels.profiles() == profiles  # no profile "k"
+    assert not w.profile_box.isEditable()
+
+    # a new profile is an explicit action: "New profile…", a name, Enter
+    n = len(w.labels.undo_stack)
+    w.profile_box.setFocus()
+    w.profile_box.activated.emit(w.profile_box.findText(w.profile_row.NEW))
+    edit = w.profile_row.name_edit
+    assert edit.isVisible() and edit.hasFocus()
+    qtbot.keyClicks(edit, "kids")  # typing a name is typing, not labelling
+    assert edit.text() == "kids" and len(w.labels.undo_stack) == n and w.labels.profile == "default"
+    qtbot.keyClick(edit, Qt.Key.Key_Escape)  # Esc cancels: no profile
+    assert not edit.isVisible() and w.labels.profile == "default" and w.profile_box.findText("kids") < 0
+    assert not w.summarizer.busy  # and Esc did not reach the window's Cancel
+    w.profile_row.new_profile()
+    qtbot.keyClicks(edit, "kids")
+    with qtbot.waitSignal(w.labels.profileChanged):
+        qtbot.keyClick(edit, Qt.Key.Key_Return)
+    assert w.labels.profile == "kids" and w.profile_box.currentText() == "kids"
+    assert w.timeline.labels == {}  # the new profile has no labels yet
+    at(w, 3)
+    qtbot.keyClick(w.profile_box, Qt.Key.Key_S)
+    assert w.timeline.labels == {3: SKIP} and w.labels.profile == "kids"
+
+
+def test_profile_curve_in_a_job_box_off_while_personalizing(window, qtbot, monkeypatch):
+    w = window
+    for i, lab in ((0, KEEP), (1, SKIP), (2, KEEP)):
+        w.labels.label_shot(i, lab)
+    with qtbot.waitSignal(w.summaryShown, timeout=120_000):
+        w.personalize()
+        assert w.personalizer.busy and not w.profile_row.isEnabled()  # no profile change mid-fit
+        assert not w.new_profile_action.isEnabled()
+    qtbot.waitUntil(lambda: not w.personalizer.busy)
+    assert w.profile_row.isEnabled() and w.new_profile_action.isEnabled()
+    mine = personal.curve_name("default")
+    assert mine in w.summary.scores
+
+    threads = []
+    real = workers.personal_scores
+    monkeypatch.setattr(workers, "personal_scores",
+                        lambda *a: threads.append(threading.current_thread()) or real(*a))
+    shown = w.summary
+    with qtbot.waitSignal(w.summaryShown, timeout=60_000):
+        w.labels.set_profile("bob")
+        assert w.personalizer.curve.busy and w.summary is shown  # computed in a job, not here
+    assert mine not in w.summary.scores and mine in shown.scores  # a new Summary; the old one kept
+    with qtbot.waitSignal(w.summaryShown, timeout=60_000):
+        w.labels.set_profile("default")
+    assert mine in w.summary.scores
+    np.testing.assert_allclose(w.summary.scores[mine].scores, shown.scores[mine].scores, atol=1e-6)
+    assert len(threads) == 2 and threading.main_thread() not in threads
+
+
+def test_suggested_shots_badge_and_tab(window, qtbot):
+    w = window
+    assert len(w.suggested) == 3 and w.timeline.suggested == w.suggested
+    assert w.next_suggestion_action.isEnabled()
+    # the badge is painted where the timeline says
+    img = w.timeline.grab().toImage()
+    badge = QColor(style.SUGGEST)
+    for i in range(len(w.summary.shot_secs)):
+        r = w.timeline.badge(i).toRect()
+        px = [QColor(img.pixel(x, y)) for x in range(r.left(), r.right()) for y in range(r.top(), r.bottom())]
+        yellow = sum(c == badge for c in px)
+        assert (yellow > len(px) // 4) == (i in w.suggested), (i, yellow, len(px))
+    # Tab walks them in time order from the playhead, then wraps
+    order = sorted(w.suggested, key=lambda i: w.summary.shot_secs[i, 0])
+    w.timeline.set_position(0.0)
+    w.selection.slider.setFocus()
+    seen = []
+    for _ in range(4):
+        qtbot.keyClick(w.selection.slider, Qt.Key.Key_Tab)
+        seen.append(w.current_shot())
+    assert seen == [*order, order[0]]
+    # labelling the shot there replaces its suggestion
+    first = order[0]
+    at(w, first)
+    qtbot.keyClick(w, Qt.Key.Key_K)
+    assert w.timeline.labels.get(first) == KEEP
+    assert first not in w.suggested and len(w.suggested) == 3 and w.timeline.suggested == w.suggested
