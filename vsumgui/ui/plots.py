@@ -252,8 +252,15 @@ class CurvesView(QWidget):
         self._set_titles()
 
     def set_summary(self, summary: Summary, visible: dict[str, bool], breakdown_of: str | None) -> None:
-        """Curves for every computed method; `breakdown_of` names the method whose parts are drawn."""
-        self.clear(summary.video.duration)
+        """Curves for every computed method; `breakdown_of` names the method whose parts are drawn.
+        A partial summary (`done` < 1) is drawn over the whole video's length, so that the curves
+        grow from left to right as the features come; the view is kept where the user put it."""
+        full = summary.video.duration / summary.done if 0 < summary.done < 1 else summary.video.duration
+        view = self.scores_plot.vb.viewRange()[0]
+        keep = summary.done < 1 and self.duration == full  # a later partial of the same run
+        self.clear(full)
+        if keep:
+            self.scores_plot.setXRange(*view, padding=0)
         t = summary.times
         for name, ms in summary.scores.items():
             curve = pg.PlotDataItem(t, minmax(ms.scores), pen=pg.mkPen(style.method_color(name), width=style.method_width(name)),
