@@ -144,7 +144,7 @@ def test_personalize_reranks_and_drives(fresh, qtbot, sample_video, method):
     assert name in s.scores and name in w.curves.curves
     kind = personal.visp_path if method == "visp" else personal.head_path
     assert personal.saved("default", s.features.backbone) == kind("default", s.features.backbone)
-    assert ("ViSP fine-tuned" in w.run_panel.progress.format()) == (method == "visp")
+    assert ("ViSP fine-tuned" in w.run_panel.status.text()) == (method == "visp")  # the sentence line
     item = w.method_list.items[name]  # listed, and its tick hides the curve like a method's
     item.setCheckState(Qt.CheckState.Unchecked)
     assert not w.curves.curves[name].isVisible()

@@ -82,15 +82,15 @@ def test_open_summarize_curves_slider(window, qtbot, sample_video, monkeypatch):
         assert sel.duration <= pct / 100 * s.video.duration + 1e-6
         assert window.curves.spans[0].spans == [tuple(x) for x in sel.segments]
         assert window.timeline.chosen == set(sel.shots)
-        n = len(sel.shots)
-        assert window.selection.label.text() == (f"{pct} % · {fmt_time(sel.duration)} of 0:30 · "
-                                                 f"{n} shot{'s' if n != 1 else ''}")
+        n = len(sel.segments)  # pieces, not shots (issue 22)
+        assert window.selection.label.text() == (f"{n} piece{'s' if n != 1 else ''} · "
+                                                 f"{fmt_time(sel.duration)} of 0:30")
         durations.append(sel.duration)
     assert durations[0] < durations[1] < durations[2]  # the selected length follows the ratio
     assert s.selection is built
 
     # every mode of core.select is offered and keeps the budget
-    assert [window.selection.mode.itemData(i) for i in range(window.selection.mode.count())] == list(MODES)
+    assert sorted(window.selection.mode.itemData(i) for i in range(window.selection.mode.count())) == sorted(MODES)
     window.selection.slider.setValue(20)
     for mode in MODES:
         window.selection.set_mode(mode)
@@ -98,11 +98,11 @@ def test_open_summarize_curves_slider(window, qtbot, sample_video, monkeypatch):
         assert sel.mode == mode and 0 < sel.duration <= 0.2 * s.video.duration + 1e-6
     window.selection.set_mode("knapsack")
 
-    # another driving method; the breakdown stays on the method that has parts
+    # another driving method; the breakdown follows it (Random has no parts: a note says so)
     i = window.selection.driver.findData("random")
     window.selection.driver.setCurrentIndex(i)
     assert window.chosen.method == "random"
-    assert window.curves.breakdown_of == "ctvsum"
+    assert window.curves.breakdown_of == "random" and not window.curves.parts
     window.selection.driver.setCurrentIndex(window.selection.driver.findData("ctvsum"))
 
     # hide a curve from the method list
@@ -306,7 +306,9 @@ def test_reopen_shows_the_cached_summary_at_once(window, qtbot, sample_video, sa
         assert window.open_video(sample_video)  # summarized before (the session's summary): no click needed
     s = window.summary
     assert s.cache_hit and len(s.shot_secs) == len(sample_summary.shot_secs)
-    assert set(window.curves.curves) == {n for n in s.scores if window.method_list.is_visible(n)}
+    assert set(window.curves.curves) == set(s.scores)  # every curve, the hidden ones (baselines) not drawn
+    assert {n for n, c in window.curves.curves.items() if c.isVisible()} == \
+        {n for n in s.scores if window.method_list.is_visible(n)}
     assert window.timeline.chosen == set(window.chosen.shots)
     # a video never summarized waits for the Summarize button
     monkeypatch.setenv("VSUMGUI_CACHE_DIR", str(paths.cache_dir() / "empty"))

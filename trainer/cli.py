@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 
 from trainer import hparams
-from vsumgui.cli import INTERNAL_ERROR, Parser, crash_report, number
+from vsumgui.cli import Parser, guarded, number
 from vsumgui.core import backbones, checkpoints as ckpts, methods
 from vsumgui.core.atomic import check_writable
 from vsumgui.core.errors import Cancelled, VsumError
@@ -197,20 +197,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    argv = sys.argv[1:] if argv is None else argv
-    try:
-        return _main(argv)
-    except KeyboardInterrupt:
-        print(f"{PROG}: interrupted (the last finished epoch's checkpoint is kept)", file=sys.stderr)
-        return 130
-    except Exception as e:  # a bug of ours: one line and a report, never a traceback
-        try:
-            where = f"; a crash report is in {crash_report(argv, e)}"
-        except Exception as why:  # noqa: BLE001  (the report itself failed: still one line)
-            where = f" (no crash report: {why})"
-        print(f"{PROG}: internal error ({type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}){where}",
-              file=sys.stderr)
-        return INTERNAL_ERROR
+    return guarded(PROG, _main, sys.argv[1:] if argv is None else argv,
+                   "interrupted (the last finished epoch's checkpoint is kept)")
 
 
 def _main(argv: list[str]) -> int:

@@ -169,7 +169,6 @@ def cmd_batch(args: argparse.Namespace) -> int:
 def cmd_methods(args: argparse.Namespace) -> int:
     for name in methods.names():
         m = methods.create(name)
-        doc = (type(m).__doc__ or "").strip().splitlines()
         print(f"{name:<18} {m.status:<24} {m.title}")
     return 0
 
@@ -379,21 +378,26 @@ def crash_report(argv: list[str], exc: BaseException) -> Path:
     return path
 
 
-def main(argv: list[str] | None = None) -> int:
-    argv = sys.argv[1:] if argv is None else argv
+def guarded(prog: str, body, argv: list[str], interrupted: str = "interrupted") -> int:
+    """Run a command line's `body(argv)`: Ctrl-C is exit 130 with one line, and a bug of ours is
+    one line plus a crash report (exit 70), never a traceback. Shared by vsumgui and vsumgui-train."""
     try:
-        return _main(argv)
+        return body(argv)
     except KeyboardInterrupt:
-        print("vsumgui: interrupted", file=sys.stderr)
+        print(f"{prog}: {interrupted}", file=sys.stderr)
         return 130
-    except Exception as e:  # a bug of ours: one line and a report, never a traceback
+    except Exception as e:
         try:
             where = f"; a crash report is in {crash_report(argv, e)}"
         except Exception as why:  # noqa: BLE001  (the report itself failed: still one line)
             where = f" (no crash report: {why})"
-        print(f"vsumgui: internal error ({type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}){where}",
+        print(f"{prog}: internal error ({type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}){where}",
               file=sys.stderr)
         return INTERNAL_ERROR
+
+
+def main(argv: list[str] | None = None) -> int:
+    return guarded("vsumgui", _main, sys.argv[1:] if argv is None else argv)
 
 
 def _main(argv: list[str]) -> int:

@@ -7,8 +7,10 @@ from PySide6.QtWidgets import QCheckBox, QComboBox, QFormLayout, QHBoxLayout, QL
     QVBoxLayout, QWidget
 
 from vsumgui.core import methods
+from vsumgui.core.pipeline import DEFAULT_MODE
 from vsumgui.core.select import MODES, Selection
-from vsumgui.ui.style import fmt_time
+from vsumgui.ui import style
+from vsumgui.ui.style import fmt_count, fmt_time
 
 STAGES = {"decoding": "Decoding frames", "features": "Computing features", "shots": "Finding shots",
           "scoring": "Scoring"}
@@ -16,8 +18,21 @@ ORDER = list(STAGES)
 MODE_TITLES = {"diverse": "Diverse (whole video)", "knapsack": "Knapsack (best shots)", "topk": "Top-k shots", "highlight": "Highlights"}
 
 
+def mode_order() -> list[str]:
+    """The modes of core.select, the default first (what a first-time user should try)."""
+    return sorted(MODES, key=lambda m: m != DEFAULT_MODE)
+
+
+def short_state(text: str) -> str:
+    """The head of a status sentence, for the progress bar: "Done: 12 shots" -> "Done"."""
+    return text.split(":")[0].split(" (")[0].strip() or text
+
+
 class RunPanel(QWidget):
-    """Summarize / Cancel, and a progress bar that names the stage."""
+    """Summarize / Cancel, a progress bar that names the stage, and a line for sentences under it.
+
+    The bar holds progress and a one-word state; whole sentences ("Personalized (fitted on your
+    labels): curve ... added") go to `status`, which wraps instead of being clipped."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -34,21 +49,35 @@ class RunPanel(QWidget):
         self.progress.setTextVisible(True)
         self.progress.setFormat("Ready")
         self.progress.setValue(0)
+        self.status = QLabel("Open a video to begin.")
+        self.status.setWordWrap(True)
+        self.status.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.status.setStyleSheet(f"color: {style.NOTE};")
         self.rank = -1
-        row = QHBoxLayout(self)
+        row = QHBoxLayout()
         row.setContentsMargins(0, 0, 0, 0)
         row.addWidget(self.summarize_button)
         row.addWidget(self.quick)
         row.addWidget(self.progress, 1)
         row.addWidget(self.cancel_button)
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(0, 0, 0, 0)
+        lay.setSpacing(2)
+        lay.addLayout(row)
+        lay.addWidget(self.status)
 
     def running(self, on: bool) -> None:
         self.summarize_button.setEnabled(not on)
         self.quick.setEnabled(not on)
         self.cancel_button.setEnabled(on)
         if on:
-            self.rank = -1
-            self.show_progress("decoding", 0.0)
+            self.begin("decoding")
+
+    def begin(self, stage: str) -> None:
+        """Show a job's 0 % at once (its first report may come seconds later)."""
+        self.rank = -1
+        self.say("")
+        self.show_progress(stage, 0.0)
 
     def show_progress(self, stage: str, frac: float) -> None:
         # decoding runs ahead of the features in another thread: never step back to an earlier stage
@@ -60,8 +89,14 @@ class RunPanel(QWidget):
         self.progress.setFormat(f"{STAGES.get(stage, stage.capitalize())} … %p%")
 
     def show_state(self, text: str, full: bool = False) -> None:
+        """The end (or start) of a job: a short word in the bar, the whole sentence below it."""
         self.progress.setValue(1000 if full else 0)
-        self.progress.setFormat(text)
+        self.progress.setFormat(short_state(text))
+        self.say(text)
+
+    def say(self, text: str) -> None:
+        self.status.setText(text)
+        self.status.setToolTip(text)
 
 
 class ProfileRow(QWidget):
@@ -97,12 +132,19 @@ class SelectionPanel(QWidget):
         self.slider.setTickInterval(5)
         self.slider.setPageStep(5)
         self.slider.setToolTip("Summary length as a share of the video")
+        self.percent = QLabel()
+        self.percent.setMinimumWidth(self.percent.fontMetrics().horizontalAdvance("50 %") + 4)
         self.label = QLabel()
-        self.label.setToolTip("Summary length · chosen duration of the whole video · chosen shots")
+        self.label.setWordWrap(True)
+        self.label.setToolTip("Pieces of the video in the summary · their total time of the whole video")
         self.mode = QComboBox()
-        for m in MODES:  # modes added to core.select appear here by themselves
+        for m in mode_order():  # modes added to core.select appear here by themselves
             self.mode.addItem(MODE_TITLES.get(m, m.capitalize()), m)
+        self.mode.setToolTip("How pieces are chosen; Diverse (the default) covers the whole video")
         self.driver = QComboBox()
+        for combo in (self.mode, self.driver):  # they may shrink (to a 1024 px window) and elide
+            combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+            combo.setMinimumContentsLength(8)
         self.driver.setToolTip("The method whose scores choose the shots")
         self.play_button = QPushButton("Play summary")
         self.play_button.setToolTip("Play only the chosen shots, in order")
@@ -112,7 +154,10 @@ class SelectionPanel(QWidget):
         form = QFormLayout()
         form.setContentsMargins(0, 0, 0, 0)
         form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
-        form.addRow("Length", self.slider)
+        length = QHBoxLayout()
+        length.addWidget(self.slider, 1)
+        length.addWidget(self.percent)
+        form.addRow("Length", length)
         form.addRow("", self.label)
         form.addRow("Mode", self.mode)
         form.addRow("Driven by", self.driver)
@@ -146,9 +191,8 @@ class SelectionPanel(QWidget):
         keep = self.driver_name
         self.driver.blockSignals(True)
         self.driver.clear()
-        known = set(methods.names())
-        for n in names:  # personalized curves are no registered method: their name is their title
-            self.driver.addItem((methods.create(n).title or n) if n in known else n, n)
+        for n in names:
+            self.driver.addItem(style.title(n), n)
         if keep in names:
             self.driver.setCurrentIndex(names.index(keep))
         self.driver.blockSignals(False)
@@ -159,14 +203,16 @@ class SelectionPanel(QWidget):
             self.mode.setCurrentIndex(i)
 
     def describe(self, selection: Selection | None, duration: float) -> None:
-        """"15 % · 0:27 of 3:00 · 6 shots" (the chosen length; before a summary, the budget)."""
-        pct = f"{self.slider.value()} %"
+        """"5 pieces · 0:08 of 0:52": what the summary holds (before a summary, its budget).
+
+        Pieces, not shots: diverse and highlight modes keep a part of a shot, and touching
+        parts of neighbouring shots play as one piece."""
+        self.percent.setText(f"{self.slider.value()} %")
         if duration <= 0:
-            self.label.setText(pct)
+            self.label.setText("")
         elif selection is None:
-            self.label.setText(f"{pct} · {fmt_time(self.ratio * duration)} of {fmt_time(duration)}")
+            self.label.setText(f"up to {fmt_time(self.ratio * duration)} of {fmt_time(duration)}")
         else:
-            n = len(selection.shots)
-            self.label.setText(f"{pct} · {fmt_time(selection.duration)} of {fmt_time(duration)} · "
-                               f"{n} shot{'s' if n != 1 else ''}")
+            self.label.setText(f"{fmt_count(len(selection.segments), 'piece')} · "
+                               f"{fmt_time(selection.duration)} of {fmt_time(duration)}")
         self.play_button.setEnabled(bool(selection and selection.segments))

@@ -41,7 +41,7 @@ class Personalizer(QObject):
         if self.labels.store is None or self.busy:
             return
         base = None if driver is None or driver.startswith("personalized") else driver
-        self.run_panel.rank = -1
+        self.run_panel.begin("personalizing")  # its 0 % at once: the first report comes seconds later
         self.slot.start(PersonalizeWorker(summary, self.labels.profile, self.labels.store, base),
                         progress=self.run_panel.show_progress, finished=self._finished, failed=self._failed,
                         cancelled=lambda: self.run_panel.show_state("Personalize cancelled"))

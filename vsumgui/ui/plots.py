@@ -1,4 +1,5 @@
-"""Importance curves: one per method, the CTVSUM breakdown below, shots, chosen shots, playhead."""
+"""Importance curves: one per method (the driving one drawn first), the driver's breakdown below,
+shots, chosen pieces, playhead, and a hover legend with every curve's value under the mouse."""
 
 from __future__ import annotations
 
@@ -6,9 +7,9 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QRectF, Qt, Signal
 from PySide6.QtGui import QBrush, QColor, QIcon, QPainter, QPixmap
-from PySide6.QtWidgets import QGraphicsItem, QListWidget, QListWidgetItem, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QAbstractItemView, QGraphicsItem, QListWidget, QListWidgetItem, QVBoxLayout, QWidget
 
-from vsumgui.core import methods
+from vsumgui.core import checkpoints, methods
 from vsumgui.core.methods import minmax
 from vsumgui.core.pipeline import Summary
 from vsumgui.core.select import Selection
@@ -84,8 +85,25 @@ def swatch(color: QColor, enabled: bool = True, size: int = 14) -> QIcon:
     return QIcon(pix)
 
 
+def checkpoint_mark(m: methods.Method) -> tuple[str, str]:
+    """("demo" / "yours" / "", a tooltip naming the checkpoint file) for a method."""
+    title = m.title or m.name
+    if m.checkpoint is None:
+        if m.needs_checkpoint:
+            return "needs training", f"{title} needs a checkpoint: train it with Tools → Trainer… or vsumgui-train"
+        if m.trainable:
+            return "", (f"{title}: no checkpoint, training-free scores "
+                        f"(a checkpoint would be read from {checkpoints.user_path(m.name)})")
+        return "", f"{title}: needs no training"
+    if m.checkpoint_source == "demo":
+        return "demo", (f"{title} uses the bundled demo checkpoint {m.checkpoint} (trained on three sample "
+                        f"clips); train it on your videos with Tools → Trainer… to make it yours")
+    return "yours", f"{title} uses your checkpoint {m.checkpoint}"
+
+
 class MethodList(QListWidget):
-    """Every registered method with its colour; ticked ones are drawn. Untrained ones are greyed."""
+    """Every registered method with its colour and whose checkpoint it uses ("demo" / "yours");
+    ticked ones are drawn. Untrained ones are greyed. Baselines start unticked: references, shown on request."""
 
     visibilityChanged = Signal(str, bool)
 
@@ -93,13 +111,19 @@ class MethodList(QListWidget):
         super().__init__(parent)
         self.items: dict[str, QListWidgetItem] = {}
         self.ready: dict[str, bool] = {}
-        self.fill()
+        self.marks: dict[str, str] = {}
+        # names fit or are elided, never a sideways scroll bar (the side panel is narrow at 1024 px)
+        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.setTextElideMode(Qt.TextElideMode.ElideMiddle)
+        self.setHorizontalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
+        self.setUniformItemSizes(True)
+        self.fill(hidden=list(style.BASELINES))
         self.itemChanged.connect(self._changed)
         self.setIconSize(pg.QtCore.QSize(14, 14))
 
-    def fill(self) -> None:
+    def fill(self, hidden: list[str] | None = None) -> None:
         """(Re)create every method, so a new checkpoint (e.g. from the trainer) is seen; keeps hidden ones."""
-        hidden = self.hidden()
+        hidden = self.hidden() if hidden is None else hidden
         extra = [n for n in self.items if n not in self.ready]
         self.blockSignals(True)
         self.clear()
@@ -108,22 +132,33 @@ class MethodList(QListWidget):
         for name in methods.names():
             m = methods.create(name)
             self.ready[name] = m.ready
-            item = QListWidgetItem(swatch(style.method_color(name), m.ready), m.title or name)
+            mark, tip = checkpoint_mark(m)
+            self.marks[name] = mark
+            text = f"{m.title or name} {'—' if not m.ready else '·'} {mark}" if mark else (m.title or name)
+            item = QListWidgetItem(swatch(style.method_color(name), m.ready), text)
             item.setData(Qt.ItemDataRole.UserRole, name)
             if m.ready:
                 item.setFlags(Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsUserCheckable)
                 item.setCheckState(Qt.CheckState.Checked)
-                item.setToolTip(f"{name}: tick to show its curve")
+                item.setToolTip(f"{tip}\nTick to show its curve.")
             else:
                 item.setFlags(Qt.ItemFlag.ItemIsUserCheckable)  # shown, not enabled: greyed
                 item.setCheckState(Qt.CheckState.Unchecked)
-                item.setText(f"{m.title or name} — {m.status}")
-                item.setToolTip(f"{name} needs a checkpoint: train it with vsumgui-train")
+                item.setToolTip(tip)
             self.addItem(item)
             self.items[name] = item
         self.set_hidden(hidden)
         self.blockSignals(False)
         self.set_extra(extra)
+
+    def fit_width(self) -> None:
+        """Ask for the width the longest entry needs, so the side panel gives it room (no elision,
+        no sideways scrolling down to a 1024 px wide window)."""
+        need = max((self.sizeHintForColumn(0), 0)) + 2 * self.frameWidth() + self.verticalScrollBar().sizeHint().width()
+        self.setMinimumWidth(min(need, 260))
+        # as tall as its entries (a short window scrolls it): no empty box at 1920x1080
+        rows = max(1, self.count())
+        self.setMaximumHeight(rows * max(self.sizeHintForRow(0), 1) + 2 * self.frameWidth() + 4)
 
     def set_extra(self, names: list[str]) -> None:
         """Curves that are no registered method (personalized ones), listed after the methods."""
@@ -131,14 +166,15 @@ class MethodList(QListWidget):
         for n in [n for n in self.items if n not in self.ready]:
             self.takeItem(self.row(self.items.pop(n)))
         for n in names:
-            item = QListWidgetItem(swatch(style.method_color(n)), n)
+            item = QListWidgetItem(swatch(style.method_color(n)), f"{n} · yours")
             item.setData(Qt.ItemDataRole.UserRole, n)
             item.setFlags(Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsUserCheckable)
             item.setCheckState(Qt.CheckState.Checked)
-            item.setToolTip(f"{n}: fitted on your keep/skip labels (Personalize)")
+            item.setToolTip(f"{n}: fitted on your keep/skip labels (Personalize)\nTick to show its curve.")
             self.addItem(item)
             self.items[n] = item
         self.blockSignals(False)
+        self.fit_width()
 
     def _changed(self, item: QListWidgetItem) -> None:
         name = item.data(Qt.ItemDataRole.UserRole)
@@ -163,14 +199,17 @@ def _plot(layout: pg.GraphicsLayout, row: int, label: str) -> pg.PlotItem:
     plot.hideButtons()
     plot.setMouseEnabled(x=True, y=False)
     plot.setYRange(*Y_RANGE, padding=0)
-    plot.showGrid(x=False, y=True, alpha=0.25)
+    # grid lines of our own: pyqtgraph's axis grid clips the tick labels to the plot's height, so a
+    # short plot (the breakdown at 1024x640) lost its "0" and "1"
+    for y in (0.0, 0.5, 1.0):
+        plot.addItem(pg.InfiniteLine(y, angle=0, pen=pg.mkPen(style.GRID, width=1)), ignoreBounds=True)
     for name in ("left", "bottom"):
         ax = plot.getAxis(name)
         ax.setPen(pg.mkPen(style.FOREGROUND))
         ax.setTextPen(pg.mkPen(style.FOREGROUND))
     plot.getAxis("left").setWidth(44)
     plot.getAxis("left").setStyle(hideOverlappingLabels=False)  # keep "0" and "1" on short plots
-    plot.getAxis("left").setTicks([[(0, "0"), (0.5, "0.5"), (1, "1")]])
+    plot.getAxis("left").setTicks([[(0, "0"), (1, "1")], [(0.5, "0.5")]])  # 0.5 only where it fits
     plot.setLabel("left", label, color=style.FOREGROUND)
     # an hour has 7200 samples per curve: draw at most ~2 points per pixel, only the visible part
     # (peak keeps the maxima that matter for importance), so a repaint stays a few ms
@@ -204,7 +243,9 @@ class CurvesView(QWidget):
 
         self.curves: dict[str, pg.PlotDataItem] = {}
         self.parts: dict[str, pg.PlotDataItem] = {}
-        self.breakdown_of: str | None = None
+        self.breakdown_of: str | None = None  # the method whose breakdown is shown (it may have none)
+        self.driver: str | None = None  # the method that chose the pieces: drawn thicker, on top
+        self.summary: Summary | None = None
         self.duration = 0.0
         self.spans: list[SpanItem] = []
         self.shot_lines: list[pg.PlotDataItem] = []
@@ -226,6 +267,15 @@ class CurvesView(QWidget):
             plot.addItem(head, ignoreBounds=True)
             self.playheads.append(head)
             plot.vb.sigResized.connect(self._emit_margins)
+        self.hover = pg.TextItem(anchor=(0, 0), fill=pg.mkBrush(255, 255, 255, 225),
+                                 border=pg.mkPen(style.GRID))
+        self.hover.setZValue(30)
+        self.hover.setVisible(False)
+        self.scores_plot.addItem(self.hover, ignoreBounds=True)
+        self.hover_line = pg.InfiniteLine(0, angle=90, pen=pg.mkPen(style.NOTE, width=1, style=Qt.PenStyle.DotLine))
+        self.hover_line.setVisible(False)
+        self.scores_plot.addItem(self.hover_line, ignoreBounds=True)
+        self.glw.scene().sigMouseMoved.connect(self._hovered)
         self.glw.scene().sigMouseClicked.connect(self._clicked)  # one scene for both plots
         self.scores_plot.vb.sigXRangeChanged.connect(lambda vb, r: self.rangeChanged.emit(float(r[0]), float(r[1])))
         self._set_titles()
@@ -237,6 +287,10 @@ class CurvesView(QWidget):
                 plot.removeItem(item)
             items.clear()
         self.breakdown_of = None
+        self.driver = None
+        self.summary = None
+        self.hover.setVisible(False)
+        self.hover_line.setVisible(False)
         for span in self.spans:
             span.set_spans([])
         for lines in self.shot_lines:
@@ -252,19 +306,21 @@ class CurvesView(QWidget):
         self._set_titles()
 
     def set_summary(self, summary: Summary, visible: dict[str, bool], breakdown_of: str | None) -> None:
-        """Curves for every computed method; `breakdown_of` names the method whose parts are drawn.
-        A partial summary (`done` < 1) is drawn over the whole video's length, so that the curves
-        grow from left to right as the features come; the view is kept where the user put it."""
+        """Curves for every computed method, each min-max normalized over the video (the hover text
+        gives the raw value); `breakdown_of` names the method whose parts are drawn until a selection
+        names its driver (set_selection), which the breakdown then follows. A partial summary
+        (`done` < 1) is drawn over the whole video's length, so that the curves grow from left to
+        right as the features come; the view stays where the user put it."""
         full = summary.video.duration / summary.done if 0 < summary.done < 1 else summary.video.duration
         view = self.scores_plot.vb.viewRange()[0]
         keep = summary.done < 1 and self.duration == full  # a later partial of the same run
         self.clear(full)
         if keep:
             self.scores_plot.setXRange(*view, padding=0)
+        self.summary = summary
         t = summary.times
         for name, ms in summary.scores.items():
-            curve = pg.PlotDataItem(t, minmax(ms.scores), pen=pg.mkPen(style.method_color(name), width=style.method_width(name)),
-                                    name=name)
+            curve = pg.PlotDataItem(t, minmax(ms.scores), pen=self._pen(name, False), name=name)
             curve.setVisible(visible.get(name, True))
             curve.setZValue(-1 if name in style.BASELINES else 1)
             cache(curve)
@@ -284,10 +340,30 @@ class CurvesView(QWidget):
             return driver
         return next((n for n, ms in summary.scores.items() if ms.components), None)
 
+    @staticmethod
+    def _pen(name: str, driver: bool) -> pg.QtGui.QPen:
+        """The driving curve thick and solid; the others thinner and lighter, so it reads first."""
+        if driver:
+            return pg.mkPen(style.method_color(name), width=style.DRIVER_WIDTH)
+        c = style.method_color(name)
+        c.setAlpha(style.OTHER_ALPHA)
+        return pg.mkPen(c, width=style.method_width(name) * 0.7)
+
+    def set_driver(self, name: str | None) -> None:
+        """Emphasize the driving curve and show its breakdown (or a note that it has none)."""
+        if self.driver != name:
+            for n, curve in self.curves.items():
+                curve.setPen(self._pen(n, n == name))
+                curve.setZValue(10 if n == name else (-1 if n in style.BASELINES else 1))
+            self.driver = name
+        if self.summary is not None and self.breakdown_of != name:
+            self.set_breakdown(self.summary, name)
+
     def set_breakdown(self, summary: Summary, name: str | None) -> None:
         for item in self.parts.values():
             self.parts_plot.removeItem(item)
         self.parts.clear()
+        self.summary = summary
         self.breakdown_of = name if name in summary.scores else None
         missing: list[str] = []
         if self.breakdown_of:
@@ -307,7 +383,11 @@ class CurvesView(QWidget):
             self.parts_plot.setTitle("<span style='color:#808080'>breakdown: summarize to see a "
                                      "method's parts</span>", size="9pt")
             return
-        title = methods.create(self.breakdown_of).title or self.breakdown_of
+        title = style.title(self.breakdown_of)
+        if not self.parts and not missing:
+            self.parts_plot.setTitle(f"<span style='color:{style.NOTE}'><b>{title}</b> (driving) has no parts "
+                                     "to show; CTVSUM splits into align · uniform · unique</span>", size="9pt")
+            return
         bits = [f"<b>{title}</b> breakdown:"]
         bits += [f"<span style='color:{style.component_color(p).name()}'>&#9632; {p}</span>" for p in self.parts]
         bits += [f"<span style='color:#909090'>{p} (needs training)</span>" for p in missing]
@@ -318,9 +398,12 @@ class CurvesView(QWidget):
             self.curves[name].setVisible(on)
 
     def set_selection(self, selection: Selection | None) -> None:
+        """Shade the chosen pieces; the selection's method becomes the driver (emphasis, breakdown)."""
         segs = selection.segments if selection else []
         for span in self.spans:
             span.set_spans(segs)
+        if selection is not None and selection.method in self.curves:
+            self.set_driver(selection.method)
 
     def set_position(self, t: float) -> None:
         for head in self.playheads:
@@ -332,6 +415,51 @@ class CurvesView(QWidget):
             self.scores_plot.setXRange(0, self.duration, padding=0)
 
     # -- mouse and geometry ---------------------------------------------------------------
+    def hover_text(self, t: float) -> str:
+        """The hover legend at media time t: every shown curve, the driver first, normalized
+        value and raw score (the curves are min-max normalized over the video)."""
+        s = self.summary
+        if s is None or not len(s.times):
+            return ""
+        i = int(np.clip(np.searchsorted(s.times, t, side="right") - 1, 0, len(s.times) - 1))
+        names = [n for n in self.curves if self.curves[n].isVisible()]
+        names.sort(key=lambda n: n != self.driver)
+        rows = [f"<b>{style.fmt_time(float(s.times[i]))}</b>"]
+        for n in names:
+            raw = float(np.asarray(s.scores[n].scores)[i])
+            y = float(self.curves[n].yData[i]) if self.curves[n].yData is not None else raw
+            name = f"<b>{style.title(n)}</b> (drives)" if n == self.driver else style.title(n)
+            rows.append(f"<span style='color:{style.method_color(n).name()}'>&#9632;</span> {name} "
+                        f"{y:.2f} <span style='color:{style.NOTE}'>raw {raw:.3g}</span>")
+        return "<br>".join(rows)
+
+    def _hovered(self, pos) -> None:
+        vb = self.scores_plot.vb
+        inside = self.duration > 0 and self.summary is not None and vb.sceneBoundingRect().contains(pos)
+        self.hover.setVisible(inside)
+        self.hover_line.setVisible(inside)
+        if inside:
+            self.show_hover(float(vb.mapSceneToView(pos).x()))
+
+    def show_hover(self, t: float) -> None:
+        """The hover legend and its dotted line at media time t."""
+        if self.summary is None:
+            return
+        vb = self.scores_plot.vb
+        self.hover.setVisible(True)
+        self.hover_line.setVisible(True)
+        self.hover.setHtml(f"<div style='color:{style.FOREGROUND}; font-size:8pt'>{self.hover_text(t)}</div>")
+        (x0, x1), _ = vb.viewRange()
+        right = t > (x0 + x1) / 2  # the legend sits on the side away from the mouse's half
+        self.hover.setAnchor((1, 0) if right else (0, 0))
+        self.hover.setPos(t, Y_RANGE[1])
+        self.hover_line.setValue(t)
+
+    def leaveEvent(self, event) -> None:  # noqa: N802
+        self.hover.setVisible(False)
+        self.hover_line.setVisible(False)
+        super().leaveEvent(event)
+
     def _clicked(self, ev) -> None:
         if ev.button() != Qt.MouseButton.LeftButton or self.duration <= 0:
             return

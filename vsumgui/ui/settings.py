@@ -11,6 +11,7 @@ from PySide6.QtWidgets import QFileDialog, QMenu, QWidget
 
 from vsumgui.core.labels import DEFAULT_PROFILE
 from vsumgui.core.pipeline import DEFAULT_MODE
+from vsumgui.ui.style import BASELINES
 
 ORG = "vsumgui"
 APP = "vsumgui"
@@ -47,7 +48,8 @@ class Settings:
         w.selection.slider.setValue(int(s.value("ratio_percent", 15)))
         w.selection.set_mode(str(s.value("mode", DEFAULT_MODE)))
         w.run_panel.quick.setChecked(str(s.value("quick", "false")).lower() == "true")
-        w.method_list.set_hidden(as_list(s.value("hidden_methods", [])))
+        # the baselines (uniform sampling, random) start hidden: references, shown by their tick
+        w.method_list.set_hidden(as_list(s.value("hidden_methods", list(BASELINES))))
         return str(s.value("profile", DEFAULT_PROFILE)) or DEFAULT_PROFILE
 
     def save(self, profile: str) -> None:

@@ -28,6 +28,9 @@ GRID = "#D0D0D0"
 SHOT_LINE = "#C8C8C8"
 CHOSEN = QColor(255, 176, 0)  # amber: chosen shots in plots and timeline
 PLAYHEAD = "#D62728"
+DRIVER_WIDTH = 3.4  # px: the curve that chooses the pieces
+OTHER_ALPHA = 110  # of 255: every other curve, so the driver reads first
+NOTE = "#707070"  # secondary text (hints, empty states)
 
 
 def _spare(name: str) -> str:
@@ -63,5 +66,23 @@ def fmt_time(t: float) -> str:
 def fmt_fps(fps: float) -> str:
     return f"{fps:.3f}".rstrip("0").rstrip(".") + " fps"
 
-KEEP = "#2E9E44"  # label marks on the timeline
-SKIP = "#D23B3B"
+# Label marks on the timeline: green and purple, so a skip mark is never read as the red playhead
+# (and the pair stays apart for red-green colour-blind readers, Okabe-Ito bluish green / purple).
+KEEP = "#009E73"
+SKIP = "#7A3FA0"
+
+
+def title(name: str) -> str:
+    """A curve's display name: the method's title ("CTVSUM"), or the name itself (personal curves)."""
+    from vsumgui.core import methods  # here, not at the top: style stays light to import
+    from vsumgui.core.errors import VsumError
+
+    try:
+        return methods.method_class(name).title or name
+    except VsumError:  # not a registered method (a personalized curve): its name is its title
+        return name
+
+
+def fmt_count(n: int, word: str) -> str:
+    """"1 piece", "5 pieces"."""
+    return f"{n} {word}{'' if n == 1 else ('es' if word.endswith(('s', 'sh', 'ch', 'x')) else 's')}"

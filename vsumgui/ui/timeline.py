@@ -1,16 +1,18 @@
-"""The shot strip under the plots: one block per shot, thumbnails when there is room."""
+"""The shot strip under the plots: one block per shot, thumbnails when there is room, and the
+chosen pieces outlined exactly (a diverse or highlight summary keeps parts of shots)."""
 
 from __future__ import annotations
 
 import numpy as np
-from PySide6.QtCore import QEvent, QRectF, Qt, Signal
-from PySide6.QtGui import QColor, QImage, QPainter, QPen, QPixmap
+from PySide6.QtCore import QEvent, QRectF, QSize, Qt, Signal
+from PySide6.QtGui import QColor, QImage, QPainter, QPen, QPixmap, QRegion
 from PySide6.QtWidgets import QSizePolicy, QToolTip, QWidget
 
 from vsumgui.core.labels import KEEP, NAMES
 from vsumgui.ui import compat, style
 
 MIN_THUMB_WIDTH = 24  # px: narrower blocks are plain colour
+MIN_HEIGHT, MAX_HEIGHT = 56, 180  # px: the strip grows with the window, thumbnails with it
 
 
 def _crop(src: QRectF, aspect: float) -> QRectF:
@@ -31,18 +33,23 @@ class Timeline(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         compat.install()  # PySide6 6.12.0 on Python 3.11: see compat.py
-        self.setFixedHeight(64)
-        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
+        self.setMinimumHeight(MIN_HEIGHT)
+        self.setMaximumHeight(MAX_HEIGHT)
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
         self.setMouseTracking(True)
         self.shot_secs = np.zeros((0, 2))
         self.shot_scores: np.ndarray | None = None
-        self.chosen: set[int] = set()
+        self.chosen: set[int] = set()  # shots that hold a chosen piece
+        self.segments: list[tuple[float, float]] = []  # the chosen pieces, media seconds
         self.labels: dict[int, int] = {}  # shot index -> labels.KEEP / labels.SKIP
         self.thumbs: dict[int, QPixmap] = {}
         self.duration = 0.0
         self.view = (0.0, 0.0)
         self.margins = (0, 0)
         self.position = 0.0
+
+    def sizeHint(self) -> QSize:  # noqa: N802
+        return QSize(400, 72)
 
     # -- content --------------------------------------------------------------------------
     def set_shots(self, shot_secs: np.ndarray, duration: float, shot_scores: np.ndarray | None = None) -> None:
@@ -51,6 +58,7 @@ class Timeline(QWidget):
         self.duration = duration
         self.view = (0.0, duration)
         self.chosen = set()
+        self.segments = []
         self.labels = {}
         self.thumbs = {}
         self.update()
@@ -58,9 +66,22 @@ class Timeline(QWidget):
     def clear(self) -> None:
         self.set_shots(np.zeros((0, 2)), 0.0)
 
-    def set_chosen(self, shots) -> None:
+    def set_chosen(self, shots, segments=None) -> None:
+        """The shots that hold chosen pieces, and the pieces (default: those whole shots)."""
         self.chosen = set(int(i) for i in shots)
+        if segments is None:
+            segments = [tuple(self.shot_secs[i]) for i in sorted(self.chosen) if i < len(self.shot_secs)]
+        self.segments = [(float(s), float(e)) for s, e in segments]
         self.update()
+
+    def set_selection(self, selection) -> None:
+        """Outline a core.select.Selection's pieces (None clears)."""
+        self.set_chosen(selection.shots if selection else [], selection.segments if selection else [])
+
+    def chosen_in(self, index: int) -> float:
+        """Seconds of shot `index` that are in the summary."""
+        s, e = self.shot_secs[index]
+        return float(sum(max(0.0, min(e, b) - max(s, a)) for a, b in self.segments))
 
     def set_labels(self, labels: dict[int, int]) -> None:
         """Keep/skip marks by shot index (a green or red bar along the top of the shot)."""
@@ -129,7 +150,7 @@ class Timeline(QWidget):
         top, bottom = 4.0, h - 8.0
         # rectangles are gathered and drawn in a few calls: an hour has ~600 shots
         plain: tuple[list, list] = ([], [])
-        dimmed, chosen, bars = [], [], []
+        blocks = []
         marks: tuple[list, list] = ([], [])  # skip, keep
         scale = w / max(t1 - t0, 1e-9)
         xs = x0 + (self.shot_secs - t0) * scale  # (S, 2) pixels
@@ -141,25 +162,38 @@ class Timeline(QWidget):
                 p.drawPixmap(r, thumb, _crop(QRectF(thumb.rect()), r.width() / r.height()))
             else:
                 plain[i % 2].append(r)
-            if i in self.chosen:
-                chosen.append(r.adjusted(1, 1, -1, -1))
-                bars.append(QRectF(r.left(), h - 6, r.width(), 5))
-            else:
-                dimmed.append(r)
+            blocks.append(r)
             lab = self.labels.get(i)
             if lab is not None:
                 marks[1 if lab == KEEP else 0].append(QRectF(r.left(), 0, r.width(), 5))
+        # the chosen pieces, exactly: a piece may be a part of a shot, or span several
+        pieces = [QRectF(x0 + (a - t0) * scale, top, max(2.0, (b - a) * scale), bottom - top)
+                  for a, b in self.segments if b >= t0 and a <= t1]
         p.setPen(Qt.PenStyle.NoPen)
-        for rects, color in ((plain[0], QColor("#B4BAC4")), (plain[1], QColor("#C9CED6")),
-                             (dimmed, QColor(255, 255, 255, 120)), (bars, style.CHOSEN),
-                             (marks[1], QColor(style.KEEP)), (marks[0], QColor(style.SKIP))):
+        for rects, color in ((plain[0], QColor("#B4BAC4")), (plain[1], QColor("#C9CED6"))):
             if rects:
                 p.setBrush(color)
                 p.drawRects(rects)
-        if chosen:
+        if blocks:  # everything outside the pieces is dimmed
+            outside = QRegion(self.rect())
+            for r in pieces:
+                outside = outside.subtracted(QRegion(r.toAlignedRect()))
+            p.save()
+            p.setClipRegion(outside & QRegion(QRectF(x0, 0, w, h).toAlignedRect()))
+            p.setBrush(QColor(255, 255, 255, 140))
+            p.drawRects(blocks)
+            p.restore()
+        p.setBrush(style.CHOSEN)
+        if pieces:
+            p.drawRects([QRectF(r.left(), h - 6, r.width(), 5) for r in pieces])
+        for rects, color in ((marks[1], QColor(style.KEEP)), (marks[0], QColor(style.SKIP))):
+            if rects:
+                p.setBrush(color)
+                p.drawRects(rects)
+        if pieces:
             p.setPen(QPen(style.CHOSEN, 2))
             p.setBrush(Qt.BrushStyle.NoBrush)
-            p.drawRects(chosen)
+            p.drawRects([r.adjusted(1, 1, -1, -1) for r in pieces])
         x = self.x_of(self.position)
         p.setPen(QPen(QColor(style.PLAYHEAD), 2))
         p.drawLine(int(round(x)), 0, int(round(x)), h)
@@ -186,7 +220,10 @@ class Timeline(QWidget):
             text = f"Shot {i + 1}: {style.fmt_time(s)}–{style.fmt_time(t)}"
             if self.shot_scores is not None:
                 text += f" · score {self.shot_scores[i]:.2f}"
-            text += " · in the summary" if i in self.chosen else ""
+            kept = self.chosen_in(i)
+            if kept > 0:
+                text += (" · in the summary" if kept >= (t - s) - 0.05
+                         else f" · {kept:.1f} s of it in the summary")
             if i in self.labels:
                 text += f" · labelled {NAMES[self.labels[i]]}"
             text += "\nclick: seek · double-click: play this shot · K keep, S skip, C clear"

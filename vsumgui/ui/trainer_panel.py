@@ -132,8 +132,8 @@ class TrainerPanel(QDialog):
         # focus leaving the field (a click on Start) is no new folder: only a changed text is surveyed
         self.folder.editingFinished.connect(
             lambda: self.folder.text() != self.surveyed and self.set_folder(self.folder.text()))
-        browse = QPushButton("Choose…")
-        browse.clicked.connect(self.choose_folder)
+        self.browse_button = QPushButton("Choose…")
+        self.browse_button.clicked.connect(self.choose_folder)
         self.folder_info = QLabel("No folder chosen")
         self.method = QComboBox()
         for n in trainable():
@@ -162,15 +162,19 @@ class TrainerPanel(QDialog):
         self.progress.setRange(0, 1000)
         self.progress.setFormat("Ready")
         self.time_info = QLabel("")
+        self.loss_info = QLabel("")  # the latest loss as a number, and the steps per epoch
+        self.loss_info.setWordWrap(True)
         self.plot = pg.PlotWidget(background="w")
         self.plot.setLabel("bottom", "step")
         self.plot.setLabel("left", "loss")
         self.plot.setMinimumHeight(160)
-        self.loss_curve = self.plot.plot([], [], pen=pg.mkPen("#1f77b4", width=2))
+        # a point per step: a run of one step (3 videos, batch 32) still shows its loss
+        self.loss_curve = self.plot.plot([], [], pen=pg.mkPen("#1f77b4", width=2), symbol="o", symbolSize=5,
+                                         symbolBrush="#1f77b4", symbolPen=None)
 
         row = QHBoxLayout()
         row.addWidget(self.folder, 1)
-        row.addWidget(browse)
+        row.addWidget(self.browse_button)
         form = QFormLayout()
         form.addRow("Videos", row)
         form.addRow("", self.folder_info)
@@ -189,6 +193,7 @@ class TrainerPanel(QDialog):
         lay.addLayout(buttons)
         lay.addWidget(self.progress)
         lay.addWidget(self.time_info)
+        lay.addWidget(self.loss_info)
         lay.addWidget(self.plot, 1)
         self.count = 0
         self._set_enabled()
@@ -215,7 +220,8 @@ class TrainerPanel(QDialog):
         self.pause_button.setEnabled(running and not self.worker.cancel_event.is_set())
         if not running:
             self.pause_button.setText("Pause")
-        for w in (self.folder, self.method, self.epochs, self.batch, self.device):
+        # every input is locked during a run: it trains with what was set when it started
+        for w in (self.folder, self.browse_button, self.method, self.epochs, self.batch, self.device):
             w.setEnabled(not running)
 
     def choose_folder(self) -> None:
@@ -247,6 +253,7 @@ class TrainerPanel(QDialog):
                              device=self.device.currentData(), hparams=dict(self.hparams))
         self.losses = []
         self.loss_curve.setData([], [])
+        self.loss_info.setText("")
         self._started = time.perf_counter()
         self._paused_total, self._paused_at = 0.0, None
         self.progress.setValue(0)
@@ -309,6 +316,7 @@ class TrainerPanel(QDialog):
             if stage == "train" and "loss" in info:
                 self.losses.append(float(info["loss"]))
                 self.loss_curve.setData(list(range(1, len(self.losses) + 1)), self.losses)
+                self.loss_info.setText(self.describe_loss(info))
         elif stage == "device" and info.get("message"):
             self.time_info.setText(str(info["message"]))
         if self.paused and not self.worker.cancel_event.is_set():
@@ -316,6 +324,17 @@ class TrainerPanel(QDialog):
         took = self.elapsed()
         left = took * (1 - frac) / frac if frac > 0.01 else None
         self.time_info.setText(f"Elapsed {fmt_time(took)}" + (f" · about {fmt_time(left)} left" if left is not None else ""))
+
+    def describe_loss(self, info: dict) -> str:
+        """"Loss 0.4213 at step 12 · 4 steps per epoch", with a warning when an epoch is one step."""
+        steps = int(info.get("steps") or 0)
+        text = f"Loss {self.losses[-1]:.4g} at step {len(self.losses)}"
+        if steps:
+            text += f" · {steps} step{'s' if steps != 1 else ''} per epoch"
+        if steps == 1:
+            text += (" — an epoch is a single step: the whole folder fits in one batch, so the model "
+                     "learns little per epoch; lower the batch size or add videos")
+        return text
 
     def _on_finished(self, res: loop.Result) -> None:
         self.progress.setValue(1000)

@@ -6,8 +6,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import QGroupBox, QHBoxLayout, QLabel, QMainWindow, QMessageBox, QSplitter, QVBoxLayout, \
-    QWidget
+from PySide6.QtWidgets import QGroupBox, QHBoxLayout, QLabel, QMainWindow, QMessageBox, QSplitter, QStackedWidget, \
+    QVBoxLayout, QWidget
 
 from vsumgui.core.errors import VideoError, VsumError
 from vsumgui.core.pipeline import Options, Summary
@@ -16,13 +16,14 @@ from vsumgui.core.video import VideoInfo, probe
 from vsumgui.ui import compat, menus
 from vsumgui.ui.controls import ProfileRow, RunPanel, SelectionPanel
 from vsumgui.ui.exporting import Exporter
+from vsumgui.ui.firstview import EmptyState, representative_time
 from vsumgui.ui.labeling import Labels
 from vsumgui.ui.library import Library
 from vsumgui.ui.personal import Personalizer
 from vsumgui.ui.plots import CurvesView, MethodList
 from vsumgui.ui.preview import Preview
 from vsumgui.ui.settings import Settings, open_name, settings  # noqa: F401  (settings: for callers)
-from vsumgui.ui.style import fmt_fps, fmt_time
+from vsumgui.ui.style import fmt_fps, fmt_time, title
 from vsumgui.ui.summarizing import Summarizer
 from vsumgui.ui.timeline import Timeline
 
@@ -65,6 +66,7 @@ class MainWindow(QMainWindow):
         self.library = Library(self)  # File → Open Folder…
         self.profile_box.addItems(self.labels.profiles())
         self.profile_box.setCurrentText(self.labels.profile)
+        self.empty.set_recent(self.prefs.recent_files())
         menus.build(self)
         self._connect()
         self._set_enabled()
@@ -84,27 +86,38 @@ class MainWindow(QMainWindow):
         self.profile_box, self.personalize_button = profile_row.box, profile_row.personalize_button
         self.statusBar().addPermanentWidget(self.status_info)
         boxes = QHBoxLayout()
-        for title, widget, stretch in (("Methods", self.method_list, 2), ("Summary", self.selection, 3)):
-            box = QGroupBox(title)
-            QVBoxLayout(box).addWidget(widget)
+        for name, widget, stretch in (("Methods", self.method_list, 2), ("Summary", self.selection, 3)):
+            box = QGroupBox(name)
+            box_lay = QVBoxLayout(box)
+            box_lay.addWidget(widget)
+            box_lay.addStretch(1)
             boxes.addWidget(box, stretch)
         side = QWidget()
         side_lay = QVBoxLayout(side)
         side_lay.setContentsMargins(0, 0, 0, 0)
         side_lay.addWidget(self.run_panel)
         side_lay.addWidget(profile_row)
-        side_lay.addLayout(boxes, 1)
+        side_lay.addLayout(boxes)
+        side_lay.addStretch(1)  # a tall window leaves room below the boxes, not empty space inside them
         top = QWidget()
         top_lay = QHBoxLayout(top)
         top_lay.setContentsMargins(8, 8, 8, 4)
-        top_lay.addWidget(self.preview, 5)
+        # before a video is open the preview's place says "Open a video or drop it here" and lists
+        # the recent files; the panels stay where they are (settings can be made before opening)
+        self.empty = EmptyState()
+        self.empty.openRequested.connect(self.open_dialog)
+        self.empty.fileChosen.connect(self.open_video)
+        self.pages = QStackedWidget()
+        self.pages.addWidget(self.empty)
+        self.pages.addWidget(self.preview)
+        top_lay.addWidget(self.pages, 5)
         top_lay.addWidget(side, 4)
         bottom = QWidget()
         bottom_lay = QVBoxLayout(bottom)
         bottom_lay.setContentsMargins(0, 0, 0, 4)
         bottom_lay.setSpacing(0)
-        bottom_lay.addWidget(self.curves, 1)
-        bottom_lay.addWidget(self.timeline)
+        bottom_lay.addWidget(self.curves, 4)
+        bottom_lay.addWidget(self.timeline, 1)  # the shot strip grows with the window (56-180 px)
         self.splitter = QSplitter(Qt.Orientation.Vertical)
         self.splitter.addWidget(top)
         self.splitter.addWidget(bottom)
@@ -190,7 +203,9 @@ class MainWindow(QMainWindow):
             self.message(user_message(e, path))
             if not path.exists():
                 self.prefs.forget(path)
+                self.empty.set_recent(self.prefs.recent_files())
             return False
+        self.pages.setCurrentWidget(self.preview)
         self.summarizer.retire()
         self.personalizer.slot.retire()
         self.path, self.summary, self.chosen, self.before = path, None, None, None
@@ -248,8 +263,8 @@ class MainWindow(QMainWindow):
             self.labels.show(None)
         self.summarizer.thumbnails.retire()  # thumbnails are for the final shots
         visible = {n: self.method_list.is_visible(n) for n in summary.scores}
-        self.curves.set_summary(summary, visible, self.curves.breakdown_for(summary, self.selection.driver_name))
-        self.curves.set_selection(summary.selection)
+        self.curves.set_summary(summary, visible, self.selection.driver_name)
+        self.curves.set_selection(summary.selection)  # its method becomes the driver, as in reselect
         self.timeline.set_shots(summary.shot_secs, self.curves.duration)
         self.timeline.set_chosen(summary.selection.shots if summary.selection else [])
         self.partialShown.emit(summary)
@@ -278,10 +293,14 @@ class MainWindow(QMainWindow):
         self.selection.set_methods(list(summary.scores))
         self.method_list.set_extra([n for n in summary.scores if n not in self.method_list.ready])
         visible = {n: self.method_list.is_visible(n) for n in summary.scores}
-        self.curves.set_summary(summary, visible, self.curves.breakdown_for(summary, self.selection.driver_name))
+        # the breakdown follows the driver (set_selection in reselect)
+        self.curves.set_summary(summary, visible, self.selection.driver_name)
         if fresh:
             self.timeline.set_shots(summary.shot_secs, summary.video.duration)
             self.summarizer.start_thumbnails(self.path, summary, self.timeline.add_thumbnail)
+            t = representative_time(summary, self.selection.driver_name)
+            if t is not None and self.preview.position < 0.05 and not self.preview.playing:
+                self.preview.seek(t)  # a frame that stands for the video, not a black first frame
         self.chosen = None
         self.reselect()
         self.labels.show(summary)
@@ -295,13 +314,11 @@ class MainWindow(QMainWindow):
             return
         driver = self.selection.driver_name
         sel = self.summary.selector(driver).select(self.selection.ratio, self.selection.mode_name)
-        if self.chosen is not None and self.chosen.method != sel.method:
-            self.curves.set_breakdown(self.summary, self.curves.breakdown_for(self.summary, driver))
         self.timeline.shot_scores = self.summary.selector(sel.method).shot_scores
         self.chosen = sel
         compat.top_up()
-        self.curves.set_selection(sel)
-        self.timeline.set_chosen(sel.shots)
+        self.curves.set_selection(sel)  # the driver's curve drawn first, its breakdown below
+        self.timeline.set_selection(sel)  # the pieces, exactly
         self.selection.describe(sel, duration)
         self._set_enabled()
 
@@ -353,10 +370,10 @@ class MainWindow(QMainWindow):
     def _on_trained(self, method: str, checkpoint) -> None:
         """A new user checkpoint: the methods are created anew (it takes precedence); offer to re-summarize."""
         self.method_list.fill()
-        self.statusBar().showMessage(f"{method} trained: {checkpoint}", 10000)
+        self.statusBar().showMessage(f"{title(method)} trained: {checkpoint}", 10000)
         if self.path is None:
             return
-        self.message(f"{method} has a new checkpoint. Summarize {self.path.name} again with it?",
+        self.message(f"{title(method)} has a new checkpoint. Summarize {self.path.name} again with it?",
                      QMessageBox.Icon.Question, on_yes=self.summarize)
 
     # -- closing --------------------------------------------------------------------------
