@@ -25,11 +25,11 @@ def window(qtbot, tmp_path, monkeypatch):
     monkeypatch.setenv("VSUMGUI_CACHE_DIR", str(tmp_path / "cache"))
     assert paths.cache_dir() == tmp_path / "cache"
     monkeypatch.setattr(features, "PARTIAL_EVERY", 0.25)
-    # each batch of 16 samples embeds in 0.15 s or more, as on a slow machine, so that a fast one
+    # each batch of 16 samples embeds in 0.5 s or more, as on a slow machine, so that a fast one
     # too has features coming for a while (a run over before a partial summary is made has none)
     kind = type(backbones.get(backbones.DEFAULT))
     embed = kind.embed
-    monkeypatch.setattr(kind, "embed", lambda self, frames: (time.sleep(0.15), embed(self, frames))[1])
+    monkeypatch.setattr(kind, "embed", lambda self, frames: (time.sleep(0.5), embed(self, frames))[1])
     w = MainWindow()
     qtbot.addWidget(w)
     w.show()
