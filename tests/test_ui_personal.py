@@ -29,7 +29,7 @@ def test_fit_then_apply_for_the_profile_only(tmp_path, monkeypatch, sample_summa
     name, scores = sig.args
     assert name == curve_name("ann") and scores.scores.shape == sample_summary.times.shape
     assert name not in sample_summary.scores  # the summary given is left as it is
-    assert "fitted on your labels" in panel.progress.format()
+    assert "fitted on your labels" in panel.status.text()  # the sentence line under the bar
     qtbot.waitUntil(lambda: not p.busy)
 
     other = sample_summary.with_scores({curve_name("bob"): scores})

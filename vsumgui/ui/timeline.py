@@ -1,5 +1,6 @@
 """The shot strip under the plots: one block per shot, thumbnails when there is room, and the
-chosen pieces outlined exactly (a diverse or highlight summary keeps parts of shots)."""
+chosen pieces outlined exactly (a diverse or highlight summary keeps parts of shots). Above the
+shots, a band of scenes (groups of shots), each with its first shot's thumbnail and start time."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from vsumgui.ui import compat, style
 
 MIN_THUMB_WIDTH = 24  # px: narrower blocks are plain colour
 MIN_HEIGHT, MAX_HEIGHT = 56, 180  # px: the strip grows with the window, thumbnails with it
+BAND = 20  # px: the scene band above the shots (when there are scenes)
 
 
 def _crop(src: QRectF, aspect: float) -> QRectF:
@@ -43,6 +45,7 @@ class Timeline(QWidget):
         self.segments: list[tuple[float, float]] = []  # the chosen pieces, media seconds
         self.labels: dict[int, int] = {}  # shot index -> labels.KEEP / labels.SKIP
         self.thumbs: dict[int, QPixmap] = {}
+        self.scenes = np.zeros((0, 2), dtype=np.int64)  # (C, 2) shot indices [first, last + 1)
         self.duration = 0.0
         self.view = (0.0, 0.0)
         self.margins = (0, 0)
@@ -61,7 +64,27 @@ class Timeline(QWidget):
         self.segments = []
         self.labels = {}
         self.thumbs = {}
+        self.scenes = np.zeros((0, 2), dtype=np.int64)
         self.update()
+
+    def set_scenes(self, scenes: np.ndarray) -> None:
+        """The scenes as (C, 2) shot indices [first, last + 1) (Summary.scenes); after set_shots."""
+        sc = np.asarray(scenes, dtype=np.int64).reshape(-1, 2)
+        self.scenes = sc[(sc[:, 0] >= 0) & (sc[:, 1] <= len(self.shot_secs)) & (sc[:, 1] > sc[:, 0])]
+        self.update()
+
+    def scene_secs(self, c: int) -> tuple[float, float]:
+        a, b = self.scenes[c]
+        return float(self.shot_secs[a, 0]), float(self.shot_secs[b - 1, 1])
+
+    def scene_at(self, x: float, y: float) -> int | None:
+        """The scene under a point of the scene band (None outside the band or without scenes)."""
+        if not len(self.scenes) or not 0 <= y < self._band():
+            return None
+        shot = self.shot_at(x)
+        if shot is None:
+            return None
+        return int(np.searchsorted(self.scenes[:, 0], shot, side="right")) - 1
 
     def clear(self) -> None:
         self.set_shots(np.zeros((0, 2)), 0.0)
@@ -112,6 +135,9 @@ class Timeline(QWidget):
         self.update()
 
     # -- geometry -------------------------------------------------------------------------
+    def _band(self) -> int:
+        return BAND if len(self.scenes) else 0
+
     def _area(self) -> tuple[float, float]:
         left, right = self.margins
         return float(left), float(max(1, self.width() - left - right))
@@ -147,7 +173,10 @@ class Timeline(QWidget):
         p.setClipRect(QRectF(x0, 0, w, h))
         p.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform)
         t0, t1 = self.view
-        top, bottom = 4.0, h - 8.0
+        band = self._band()
+        if band:
+            self._paint_scenes(p, band)
+        top, bottom = band + 4.0, h - 8.0
         # rectangles are gathered and drawn in a few calls: an hour has ~600 shots
         plain: tuple[list, list] = ([], [])
         blocks = []
@@ -165,7 +194,7 @@ class Timeline(QWidget):
             blocks.append(r)
             lab = self.labels.get(i)
             if lab is not None:
-                marks[1 if lab == KEEP else 0].append(QRectF(r.left(), 0, r.width(), 5))
+                marks[1 if lab == KEEP else 0].append(QRectF(r.left(), band, r.width(), 5))
         # the chosen pieces, exactly: a piece may be a part of a shot, or span several
         pieces = [QRectF(x0 + (a - t0) * scale, top, max(2.0, (b - a) * scale), bottom - top)
                   for a, b in self.segments if b >= t0 and a <= t1]
@@ -200,10 +229,40 @@ class Timeline(QWidget):
         p.end()
         compat.top_up()
 
+    def _paint_scenes(self, p: QPainter, band: int) -> None:
+        """One block per scene, alternating shades: its first shot's thumbnail, then its start time."""
+        t0, t1 = self.view
+        x0, w = self._area()
+        scale = w / max(t1 - t0, 1e-9)
+        p.save()
+        font = p.font()
+        font.setPixelSize(max(9, band - 8))
+        p.setFont(font)
+        for c in range(len(self.scenes)):
+            s, e = self.scene_secs(c)
+            if e < t0 or s > t1:
+                continue
+            r = QRectF(x0 + (s - t0) * scale + 0.5, 1.0, max(1.0, (e - s) * scale - 1.0), band - 2.0)
+            p.fillRect(r, QColor("#5B6B82" if c % 2 == 0 else "#72829A"))
+            x = r.left() + 2
+            thumb = self.thumbs.get(int(self.scenes[c, 0]))
+            th = QRectF(x, r.top() + 1, (r.height() - 2) * 16 / 9, r.height() - 2)
+            if thumb is not None and th.right() <= r.right() - 2:
+                p.drawPixmap(th, thumb, _crop(QRectF(thumb.rect()), th.width() / th.height()))
+                x = th.right() + 3
+            text = style.fmt_time(s)
+            if p.fontMetrics().horizontalAdvance(text) <= r.right() - x - 2:
+                p.setPen(QColor("white"))
+                p.drawText(QRectF(x, r.top(), r.right() - x, r.height()),
+                           Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter, text)
+        p.restore()
+
     # -- mouse ----------------------------------------------------------------------------
     def mousePressEvent(self, event) -> None:  # noqa: N802
         if event.button() == Qt.MouseButton.LeftButton and self.duration > 0:
-            self.seekRequested.emit(self.time_at(event.position().x()))
+            c = self.scene_at(event.position().x(), event.position().y())
+            # a click on a scene goes to its start; below, to the time clicked
+            self.seekRequested.emit(self.scene_secs(c)[0] if c is not None else self.time_at(event.position().x()))
 
     def mouseDoubleClickEvent(self, event) -> None:  # noqa: N802
         i = self.shot_at(event.position().x())
@@ -212,6 +271,13 @@ class Timeline(QWidget):
 
     def event(self, e) -> bool:
         if e.type() == QEvent.Type.ToolTip:
+            c = self.scene_at(e.pos().x(), e.pos().y())
+            if c is not None:
+                s, t = self.scene_secs(c)
+                a, b = self.scenes[c]
+                QToolTip.showText(e.globalPos(), f"Scene {c + 1}: {style.fmt_time(s)}–{style.fmt_time(t)} · "
+                                  f"{b - a} shot{'s' if b - a > 1 else ''}\nclick: go to the scene's start", self)
+                return True
             i = self.shot_at(e.pos().x())
             if i is None:
                 QToolTip.hideText()

@@ -297,6 +297,7 @@ class MainWindow(QMainWindow):
         self.curves.set_summary(summary, visible, self.selection.driver_name)
         if fresh:
             self.timeline.set_shots(summary.shot_secs, summary.video.duration)
+            self.timeline.set_scenes(summary.scenes)
             self.summarizer.start_thumbnails(self.path, summary, self.timeline.add_thumbnail)
             t = representative_time(summary, self.selection.driver_name)
             if t is not None and self.preview.position < 0.05 and not self.preview.playing:

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from vsumgui.core.errors import VsumError, check_cancel
-from vsumgui.core.export import _media
+from vsumgui.core.export import _media, _scenes
 from vsumgui.core.export._media import AAC, GUARD, MUXERS, SMART_CODECS, X264, Fraction, keyframe_before, quote
 from vsumgui.core.export.base import Job
 
@@ -292,8 +292,9 @@ def audio_parts(job: Job, fa: float, fb: float, out: Path, what: str,
 
 
 def mux(job: Job, pieces: list[Piece], dst: Path, ext: str, progress: Fraction | None,
-        cancel: threading.Event | None) -> None:
-    """Join exact/smart pieces into `dst`, in the container of `ext`: video copied, audio AAC."""
+        cancel: threading.Event | None, meta: Path | None = None) -> None:
+    """Join exact/smart pieces into `dst`, in the container of `ext`: video copied, audio AAC;
+    with the chapters of the FFMETADATA file `meta` when given."""
     total = sum(p.duration for p in pieces)
     lists = [job.work / f"join-{next(_JOINS)}-v.txt"]
     lines = ["ffconcat version 1.0"]
@@ -310,7 +311,9 @@ def mux(job: Job, pieces: list[Piece], dst: Path, ext: str, progress: Fraction |
     args: list[str] = []
     for lst in lists:
         args += ["-f", "concat", "-safe", "0", "-i", str(lst)]
-    args += ["-map", "0:v:0", *[a for k in range(n_audio) for a in ("-map", f"{k + 1}:a:0")], "-c:v", "copy"]
+    chap_in, chap_out = _scenes.ffmpeg_args(meta, len(lists))
+    args += [*chap_in, "-map", "0:v:0", *[a for k in range(n_audio) for a in ("-map", f"{k + 1}:a:0")],
+             *chap_out, "-c:v", "copy"]
     if n_audio:
         args += AAC
     fmt = MUXERS[ext]
@@ -345,20 +348,21 @@ def keyframe_piece(job: Job, i: int, progress: Fraction | None, cancel: threadin
 
 
 def join_copies(job: Job, pieces: list[Piece], dst: Path, ext: str, progress: Fraction | None,
-                cancel: threading.Event | None) -> None:
-    """Join keyframe-mode pieces by stream copy, in the container of `ext`."""
+                cancel: threading.Event | None, meta: Path | None = None) -> None:
+    """Join keyframe-mode pieces by stream copy, in the container of `ext` (chapters from `meta`)."""
     lst = job.work / "concat-k.txt"
     lines = ["ffconcat version 1.0"] + [f"file '{quote(p.file)}'" for p in pieces if p.file]
     lst.write_text("\n".join(lines) + "\n", encoding="utf-8")
     fmt = MUXERS[ext]
-    args = ["-f", "concat", "-safe", "0", "-i", str(lst), "-map", "0", "-c", "copy",
+    chap_in, chap_out = _scenes.ffmpeg_args(meta, 1)
+    args = ["-f", "concat", "-safe", "0", "-i", str(lst), *chap_in, "-map", "0", *chap_out, "-c", "copy",
             *(["-movflags", "+faststart"] if fmt in ("mp4", "mov") else []), "-f", fmt, str(dst)]
     _media.run_ffmpeg(args, sum(p.duration for p in pieces), f"{job.source.name} summary video", progress, cancel)
 
 
 def crossfade(job: Job, files: list[Path], durs: list[float], dst: Path, d: float, progress: Fraction | None,
-              cancel: threading.Event | None) -> None:
-    """Join finished clips with crossfades of `d` seconds (re-encoded, H.264/AAC MP4)."""
+              cancel: threading.Event | None, meta: Path | None = None) -> None:
+    """Join finished clips with crossfades of `d` seconds (re-encoded, H.264/AAC MP4; chapters from `meta`)."""
     inputs: list[str] = []
     for p in files:
         inputs += ["-i", str(p)]
@@ -378,6 +382,7 @@ def crossfade(job: Job, files: list[Path], durs: list[float], dst: Path, d: floa
             graph.append(f"[{prev}][{k}:a]acrossfade=d={d:.6f}:c1=tri:c2=tri[{out}]")
             prev = out
         maps += ["-map", "[aout]"]
-    args = [*inputs, "-filter_complex", ";".join(graph), *maps, *X264, "-pix_fmt", "yuv420p",
+    chap_in, chap_out = _scenes.ffmpeg_args(meta, len(files))
+    args = [*inputs, *chap_in, "-filter_complex", ";".join(graph), *maps, *chap_out, *X264, "-pix_fmt", "yuv420p",
             *(AAC if job.media.has_audio else []), "-movflags", "+faststart", "-f", "mp4", str(dst)]
     _media.run_ffmpeg(args, sum(durs) - d * (len(files) - 1), f"{job.source.name} summary video", progress, cancel)

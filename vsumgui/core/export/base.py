@@ -91,6 +91,7 @@ class Job:
     overwrite: bool = False
     crossfade: float = 0.0  # seconds of crossfade between shots in the summary video
     summary: "Summary | None" = None
+    scenes: list[tuple[float, float]] = field(default_factory=list)  # the video's scenes, media seconds
     rate: float = 0.0  # frame rate for frame numbers (set from the video)
     frames: list[tuple[int, int]] = field(default_factory=list)  # [start, end) frame numbers
     result: Result = field(default_factory=Result)
@@ -119,7 +120,7 @@ class Job:
     def from_summary(cls, summary: "Summary", out_dir: str | os.PathLike, **kw) -> "Job":
         sel = summary.selection or summary.select()
         return cls(summary.video, [(float(s), float(e)) for s, e in sel.segments], Path(out_dir),
-                   summary=summary, **kw)
+                   summary=summary, scenes=[(float(s), float(e)) for s, e in summary.scene_secs], **kw)
 
     # --- names -------------------------------------------------------------------------
     @property

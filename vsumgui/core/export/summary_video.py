@@ -6,6 +6,7 @@ import threading
 from pathlib import Path
 
 from vsumgui.core.errors import check_cancel
+from vsumgui.core.export import _scenes
 from vsumgui.core.export._cut import crossfade, join_copies, mux, piece
 from vsumgui.core.export._media import EXACT_EXT
 from vsumgui.core.export.base import Exporter, Fraction, Job, register
@@ -46,24 +47,30 @@ class SummaryVideo(Exporter):
             pieces.append(piece(job, i, lambda f: progress(share * (done + f * lengths[i]) / total), cancel, cut))
             done += lengths[i]
         join = lambda f: progress(share + (1 - share) * f)  # noqa: E731
+        durs = [p.duration for p in pieces]
+        # keyframe pieces start at the keyframe before their cut: the scene's content comes later
+        leads = [max(0.0, p.duration - (b - a) / job.rate) for p, (a, b) in zip(pieces, job.frames)]
+        chapters = job.work / "chapters.txt"
         if not fade:
+            meta = _scenes.chapters(job, chapters, sum(durs), lengths=durs, leads=leads)
             if cut == "keyframe":
-                join_copies(job, pieces, job.temp(out), out.suffix.lower(), join, cancel)
+                join_copies(job, pieces, job.temp(out), out.suffix.lower(), join, cancel, meta)
                 job.note_keyframe()
             else:
-                mux(job, pieces, job.temp(out), out.suffix.lower(), join, cancel)
+                mux(job, pieces, job.temp(out), out.suffix.lower(), join, cancel, meta)
             return
         # every shot inside the chain loses a fade at both ends, so a fade is at most half a shot
-        durs = [p.duration for p in pieces]
         d = max(0.0, min(job.crossfade, min(durs) / 2 - 1 / job.rate))
         if d < 1 / job.rate:
-            mux(job, pieces, job.temp(out), out.suffix.lower(), join, cancel)
+            meta = _scenes.chapters(job, chapters, sum(durs), lengths=durs)
+            mux(job, pieces, job.temp(out), out.suffix.lower(), join, cancel, meta)
         else:
             files = []
             for i, p in enumerate(pieces):
                 files.append(job.work / f"fade-{i:04d}.mp4")
                 mux(job, [p], files[-1], ".mp4", None, cancel)
-            crossfade(job, files, durs, job.temp(out), d, join, cancel)
+            meta = _scenes.chapters(job, chapters, sum(durs) - d * (len(durs) - 1), lengths=durs, overlap=d)
+            crossfade(job, files, durs, job.temp(out), d, join, cancel, meta)
         if d < job.crossfade - 1e-6:
             job.note(f"summary video: crossfades shortened to {d:.2f} s (the shortest shot is "
                      f"{min(lengths):.2f} s)")
