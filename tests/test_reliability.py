@@ -319,8 +319,8 @@ def test_gui_awkward_input(case, media, window, qtbot, monkeypatch):
     path = media.get(case)
     if case == "deleted":
         real = workers.summarize
-        monkeypatch.setattr(workers, "summarize", lambda p, o, progress, cancel: real(
-            p, o, deleting(path, progress), cancel))
+        monkeypatch.setattr(workers, "summarize", lambda p, o, progress, cancel, *rest: real(
+            p, o, deleting(path, progress), cancel, *rest))
     if want.error:
         assert not window.open_video(path)
         assert window.last_message.text() == f"Cannot open {path.name}: {want.error}."

@@ -308,8 +308,15 @@ class CurvesView(QWidget):
     def set_summary(self, summary: Summary, visible: dict[str, bool], breakdown_of: str | None) -> None:
         """Curves for every computed method, each min-max normalized over the video (the hover text
         gives the raw value); `breakdown_of` names the method whose parts are drawn until a selection
-        names its driver (set_selection), which the breakdown then follows."""
-        self.clear(summary.video.duration)
+        names its driver (set_selection), which the breakdown then follows. A partial summary
+        (`done` < 1) is drawn over the whole video's length, so that the curves grow from left to
+        right as the features come; the view stays where the user put it."""
+        full = summary.video.duration / summary.done if 0 < summary.done < 1 else summary.video.duration
+        view = self.scores_plot.vb.viewRange()[0]
+        keep = summary.done < 1 and self.duration == full  # a later partial of the same run
+        self.clear(full)
+        if keep:
+            self.scores_plot.setXRange(*view, padding=0)
         self.summary = summary
         t = summary.times
         for name, ms in summary.scores.items():

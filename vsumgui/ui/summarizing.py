@@ -24,9 +24,13 @@ def quick_note(summary: Summary) -> str:
 
 class Summarizer(QObject):
     """Runs `pipeline.summarize` for the window (progress on the run panel) and says `summarized`
-    with the Summary; a re-opened video whose features are cached is summarized unasked (`cached`)."""
+    with the Summary; a re-opened video whose features are cached is summarized unasked (`cached`).
+    While it runs, `partial` says each partial summary (every few seconds); `dropped` ends a run
+    that finished with none."""
 
     summarized = Signal(object)  # Summary
+    partial = Signal(object)  # a partial Summary (done < 1) of the running job: to draw, never to keep
+    dropped = Signal()  # the running job was cancelled or failed: what its partials drew must go
     cached = Signal()  # the opened video's features are in the cache
     status = Signal(str, int)
     error = Signal(str)
@@ -47,7 +51,8 @@ class Summarizer(QObject):
     def start(self, path: Path, options: Options, profile: str) -> None:
         self._started = time.perf_counter()
         self.summary.start(workers.SummarizeWorker(path, options, profile), progress=self.run_panel.show_progress,
-                           finished=self._finished, failed=self._failed, cancelled=self._cancelled)
+                           finished=self._finished, failed=self._failed, cancelled=self._cancelled,
+                           partial=self._partial)
 
     def cancel(self) -> None:
         if self.summary.busy:
@@ -85,10 +90,17 @@ class Summarizer(QObject):
         self.run_panel.show_state(f"Done: {len(summary.shot_secs)} shots, {len(summary.scores)} methods", full=True)
         self.summarized.emit(summary)
 
+    def _partial(self, summary: Summary) -> None:
+        job = self.summary.job
+        if job is not None and not job.cancel_event.is_set():  # Cancel pressed: its partials are late
+            self.partial.emit(summary)
+
     def _failed(self, text: str) -> None:
         self.run_panel.show_state("Failed")
+        self.dropped.emit()
         self.error.emit(text)
 
     def _cancelled(self) -> None:
         self.run_panel.show_state("Cancelled")
+        self.dropped.emit()
         self.status.emit("Summarize cancelled; nothing was written", 5000)

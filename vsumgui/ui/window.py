@@ -43,6 +43,7 @@ class MainWindow(QMainWindow):
     the shots chosen on it (`chosen`), shown by the panels."""
 
     summaryShown = Signal(object)  # the Summary, once curves, timeline and selection show it
+    partialShown = Signal(object)  # a partial Summary (done < 1), once its curves and shots are drawn
     messageShown = Signal(str)
 
     def __init__(self, preview_backend: str | None = None) -> None:
@@ -52,6 +53,7 @@ class MainWindow(QMainWindow):
         self.info: VideoInfo | None = None
         self.summary: Summary | None = None
         self.chosen: Selection | None = None
+        self.before: Summary | None = None  # the summary that partial curves replaced on screen
         self.trainer = None  # the Tools → Trainer… panel, made on first use
         self.last_message: QMessageBox | None = None
         self.setWindowTitle("vsumgui")
@@ -143,6 +145,8 @@ class MainWindow(QMainWindow):
         self.labels.changed.connect(self._show_labels)
         self.labels.profileChanged.connect(self._on_profile)
         self.summarizer.summarized.connect(self._on_summarized)
+        self.summarizer.partial.connect(self._on_partial)
+        self.summarizer.dropped.connect(self._on_dropped)
         self.summarizer.cached.connect(lambda: self.summary is None and self.summarize())
         self.personalizer.fitted.connect(self._on_personalized)
         self.personalizer.loaded.connect(self._on_profile_curve)
@@ -207,7 +211,7 @@ class MainWindow(QMainWindow):
         self.summarizer.retire()
         self.personalizer.slot.retire()
         self.personalizer.curve.retire()
-        self.path, self.summary, self.chosen, self.suggested = path, None, None, []
+        self.path, self.summary, self.chosen, self.suggested, self.before = path, None, None, [], None
         self.labels.open(path)
         self.setWindowTitle(f"{path.name} — vsumgui")
         self._show_info(info)
@@ -253,7 +257,33 @@ class MainWindow(QMainWindow):
         self.personalizer.slot.cancel()
         self.summarizer.cancel()
 
+    def _on_partial(self, summary: Summary) -> None:
+        """Draw a partial summary (curves, shots and selection so far) while Summarize runs. It never
+        becomes `summary`: labels and export wait for the final one, and Cancel brings back what
+        was shown before (see `_on_dropped`)."""
+        if self.summary is not None:
+            self.before, self.summary, self.chosen = self.summary, None, None
+            self.labels.show(None)
+        self.summarizer.thumbnails.retire()  # thumbnails are for the final shots
+        visible = {n: self.method_list.is_visible(n) for n in summary.scores}
+        self.curves.set_summary(summary, visible, self.selection.driver_name)
+        self.curves.set_selection(summary.selection)  # its method becomes the driver, as in reselect
+        self.timeline.set_shots(summary.shot_secs, self.curves.duration)
+        self.timeline.set_chosen(summary.selection.shots if summary.selection else [])
+        self.partialShown.emit(summary)
+
+    def _on_dropped(self) -> None:
+        """The run was cancelled or failed: no curve of it stays; the summary before it comes back."""
+        before, self.before = self.before, None
+        if before is not None:
+            self.show_summary(before)
+        elif self.summary is None:
+            self.curves.clear(self.info.duration if self.info else 0.0)
+            self.timeline.clear()
+            self.selection.describe(None, self.info.duration if self.info else 0.0)
+
     def _on_summarized(self, summary: Summary) -> None:
+        self.before = None
         if summary.video != self.info:  # decoding corrected the container's length or frame count
             self._show_info(summary.video)
             self.preview.set_info(summary.video)

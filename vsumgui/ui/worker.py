@@ -27,8 +27,11 @@ def to_qimage(rgb: np.ndarray) -> QImage:
 
 class SummarizeWorker(Job):
     """Runs `pipeline.summarize` once, then adds the profile's saved personal curve (if any);
-    finishes with the Summary. A personal model that does not fit leaves `personal_error`."""
+    finishes with the Summary. A personal model that does not fit leaves `personal_error`.
+    `partial` carries the partial summaries (`Summary.done` < 1) made while the features are
+    extracted (from the pipeline's own thread; Qt queues them to the GUI thread)."""
 
+    partial = Signal(object)  # Summary with done < 1
     what = "Summarize"
 
     def __init__(self, path: str | Path, options: Options | None = None, profile: str | None = None) -> None:
@@ -39,7 +42,7 @@ class SummarizeWorker(Job):
         self.personal_error: str | None = None
 
     def work(self) -> Summary:
-        summary = summarize(self.path, self.options, self.progress.emit, self.cancel_event)
+        summary = summarize(self.path, self.options, self.progress.emit, self.cancel_event, self._partial)
         if self.profile is not None:
             try:  # a fine-tuned ViSP is a network pass: here, not on the GUI thread
                 mine = personal_scores(summary, self.profile)
@@ -49,6 +52,10 @@ class SummarizeWorker(Job):
                 self.personal_error = str(e)
         check_cancel(self.cancel_event)  # cancelled after the last check: drop the result
         return summary
+
+    def _partial(self, summary: Summary) -> None:
+        if not self.cancel_event.is_set():  # a cancelled run shows nothing more
+            self.partial.emit(summary)
 
 
 class CacheCheck(Job):
