@@ -46,16 +46,23 @@ def test_library_batch_cancel_and_open(window, qtbot, tmp_path):
     assert names == ["damaged.mp4", "flower.mp4", "friday.mp4"]
     assert {table.item(i, 2).text() for i in range(3)} == {"not done"}
 
-    # Cancel as soon as a worker reports its progress: nothing is written for the stopped videos
+    # Cancel while the run starts (a short video can be summarized before a worker's first progress
+    # reaches the window, so waiting for one would race): nothing is written for the stopped videos
     library.start()
     assert library.busy and library.panel.cancel_button.isEnabled()
-    qtbot.waitUntil(lambda: "%" in library.panel.state.text(), timeout=120_000)
     library.cancel()
     qtbot.waitUntil(lambda: not library.busy, timeout=120_000)
     assert "Cancelled" in library.panel.state.text()
-    assert not list(library.out.rglob("*-summary.json")) and not list(library.out.rglob(".*.part"))
+    assert not list(library.out.rglob(".*.part"))  # no partial file, whatever was running
     qtbot.waitUntil(lambda: not library.scan.busy, timeout=30_000)  # the list read again
-    assert {table.item(i, 2).text() for i in (1, 2)} == {"not done"}
+    # a short video may have finished in the moment before the cancel arrived: its summary is
+    # whole and its row says so; the stopped ones have nothing written
+    written = {p.name for p in library.out.rglob("*-summary.json")}
+    rows = {table.item(i, 0).text(): table.item(i, 2).text() for i in (1, 2)}
+    for name, state in rows.items():
+        assert (state == "summarized") == (f"{name.rsplit('.', 1)[0]}-summary.json" in written), (rows, written)
+        assert state in ("summarized", "not done"), rows
+    assert "not done" in rows.values(), rows  # the cancel stopped the run
     assert "Cancelled" in library.panel.state.text()  # still said under the counts
 
     # run to the end: statuses, lengths, thumbnails
