@@ -16,7 +16,8 @@ from vsumgui.core.pipeline import DEFAULT_MODE
 from vsumgui.core.select import MODES
 from vsumgui.ui import style
 from vsumgui.ui.controls import RunPanel, SelectionPanel
-from vsumgui.ui.plots import CurvesView, MethodList
+from vsumgui.ui.methodlist import MethodList
+from vsumgui.ui.plots import CurvesView
 from vsumgui.ui.timeline import Timeline
 
 LONG = 300_000

@@ -157,7 +157,7 @@ def test_profile_curve_in_a_job_box_off_while_personalizing(window, qtbot, monke
 
 def test_suggested_shots_badge_and_tab(window, qtbot):
     w = window
-    assert len(w.suggested) == 3 and w.timeline.suggested == w.suggested
+    assert len(w.suggestions.shots) == 3 and w.timeline.suggested == w.suggestions.shots
     assert w.next_suggestion_action.isEnabled()
     # the badge is painted where the timeline says
     img = w.timeline.grab().toImage()
@@ -166,9 +166,9 @@ def test_suggested_shots_badge_and_tab(window, qtbot):
         r = w.timeline.badge(i).toRect()
         px = [QColor(img.pixel(x, y)) for x in range(r.left(), r.right()) for y in range(r.top(), r.bottom())]
         yellow = sum(c == badge for c in px)
-        assert (yellow > len(px) // 4) == (i in w.suggested), (i, yellow, len(px))
+        assert (yellow > len(px) // 4) == (i in w.suggestions.shots), (i, yellow, len(px))
     # Tab walks them in time order from the playhead, then wraps
-    order = sorted(w.suggested, key=lambda i: w.summary.shot_secs[i, 0])
+    order = sorted(w.suggestions.shots, key=lambda i: w.summary.shot_secs[i, 0])
     w.timeline.set_position(0.0)
     w.selection.slider.setFocus()
     seen = []
@@ -181,4 +181,4 @@ def test_suggested_shots_badge_and_tab(window, qtbot):
     at(w, first)
     qtbot.keyClick(w, Qt.Key.Key_K)
     assert w.timeline.labels.get(first) == KEEP
-    assert first not in w.suggested and len(w.suggested) == 3 and w.timeline.suggested == w.suggested
+    assert first not in w.suggestions.shots and len(w.suggestions.shots) == 3 and w.timeline.suggested == w.suggestions.shots

@@ -243,7 +243,7 @@ def test_settings_persist_in_temp_config(qtbot, sample_video, tmp_path, monkeypa
 def test_untrained_method_is_greyed(qtbot, monkeypatch):
     from vsumgui.core.methods import base
     from vsumgui.ui.controls import SelectionPanel
-    from vsumgui.ui.plots import MethodList
+    from vsumgui.ui.methodlist import MethodList
 
     class Trained(base.Method):
         name, title, needs_checkpoint, order = "needs-ckpt", "Needs ckpt", True, 50

@@ -49,7 +49,7 @@ def build(window) -> None:
     window.clear_label_action = action("&Clear shot label", lambda: labels.label_shot(window.current_shot(), None),
                                        "C", "Remove the label of the shot under the playhead", label_menu, True)
     window.undo_action = action("&Undo label", labels.undo, std.Undo, "Revert the last label change", label_menu, True)
-    window.next_suggestion_action = action("&Next suggested shot", window.next_suggestion, "Tab",
+    window.next_suggestion_action = action("&Next suggested shot", window.suggestions.next, "Tab",
                                            "Move the playhead to the next shot whose label would teach most",
                                            label_menu)
     window.new_profile_action = action("New p&rofile…", window.profile_row.new_profile, None,

@@ -6,27 +6,23 @@ from __future__ import annotations
 from pathlib import Path
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import QGroupBox, QHBoxLayout, QLabel, QMainWindow, QMessageBox, QSplitter, QStackedWidget, \
-    QVBoxLayout, QWidget
+from PySide6.QtWidgets import QMainWindow, QMessageBox
 
-from vsumgui.core import personalize as personal
 from vsumgui.core.errors import VideoError, VsumError
 from vsumgui.core.pipeline import Options, Summary
 from vsumgui.core.select import Selection
 from vsumgui.core.video import VideoInfo, probe
-from vsumgui.ui import compat, menus
-from vsumgui.ui.controls import ProfileRow, RunPanel, SelectionPanel
+from vsumgui.ui import compat, layout, menus
 from vsumgui.ui.exporting import Exporter
-from vsumgui.ui.firstview import EmptyState, representative_time
+from vsumgui.ui.firstview import representative_time
 from vsumgui.ui.labeling import Labels
 from vsumgui.ui.library import Library
+from vsumgui.ui.live import LiveCurves
 from vsumgui.ui.personal import Personalizer
-from vsumgui.ui.plots import CurvesView, MethodList
-from vsumgui.ui.preview import Preview
 from vsumgui.ui.settings import Settings, open_name, settings  # noqa: F401  (settings: for callers)
 from vsumgui.ui.style import fmt_fps, fmt_time, title
+from vsumgui.ui.suggesting import Suggestions
 from vsumgui.ui.summarizing import Summarizer
-from vsumgui.ui.timeline import Timeline
 
 VIDEO_FILTER = ("Videos (*.mp4 *.m4v *.mov *.mkv *.webm *.avi *.mpg *.mpeg *.wmv *.flv *.ts *.mts *.m2ts "
                 "*.3gp *.ogv);;All files (*)")
@@ -58,14 +54,15 @@ class MainWindow(QMainWindow):
         self.last_message: QMessageBox | None = None
         self.setWindowTitle("vsumgui")
         self.setAcceptDrops(True)
-        self._build(preview_backend)
+        layout.build(self, preview_backend)
         self.prefs = Settings(self)
         self.labels = Labels(self.prefs.restore(), self)
         self.summarizer = Summarizer(self.run_panel, self)
         self.personalizer = Personalizer(self.labels, self.run_panel, self)
         self.exporter = Exporter(self)
         self.library = Library(self)  # File → Open Folder…
-        self.suggested: list[int] = []  # the shots whose label would teach the profile's model most
+        self.suggestions = Suggestions(self)  # the shots to label next (Tab)
+        self.live = LiveCurves(self)  # partial curves while Summarize runs
         self.profile_row.fill(self.labels.profiles(), self.labels.profile)
         self.empty.set_recent(self.prefs.recent_files())
         menus.build(self)
@@ -75,58 +72,6 @@ class MainWindow(QMainWindow):
             self.message(self.labels.problem)
 
     # -- construction ---------------------------------------------------------------------
-    def _build(self, preview_backend: str | None) -> None:
-        self.preview = Preview(backend=preview_backend)
-        self.run_panel = RunPanel()
-        self.method_list = MethodList()
-        self.selection = SelectionPanel()
-        self.curves = CurvesView()
-        self.timeline = Timeline()
-        self.status_info = QLabel()
-        self.profile_row = profile_row = ProfileRow()
-        self.profile_box, self.personalize_button = profile_row.box, profile_row.personalize_button
-        self.statusBar().addPermanentWidget(self.status_info)
-        boxes = QHBoxLayout()
-        for name, widget, stretch in (("Methods", self.method_list, 2), ("Summary", self.selection, 3)):
-            box = QGroupBox(name)
-            box_lay = QVBoxLayout(box)
-            box_lay.addWidget(widget)
-            box_lay.addStretch(1)
-            boxes.addWidget(box, stretch)
-        side = QWidget()
-        side_lay = QVBoxLayout(side)
-        side_lay.setContentsMargins(0, 0, 0, 0)
-        side_lay.addWidget(self.run_panel)
-        side_lay.addWidget(profile_row)
-        side_lay.addLayout(boxes)
-        side_lay.addStretch(1)  # a tall window leaves room below the boxes, not empty space inside them
-        top = QWidget()
-        top_lay = QHBoxLayout(top)
-        top_lay.setContentsMargins(8, 8, 8, 4)
-        # before a video is open the preview's place says "Open a video or drop it here" and lists
-        # the recent files; the panels stay where they are (settings can be made before opening)
-        self.empty = EmptyState()
-        self.empty.openRequested.connect(self.open_dialog)
-        self.empty.fileChosen.connect(self.open_video)
-        self.pages = QStackedWidget()
-        self.pages.addWidget(self.empty)
-        self.pages.addWidget(self.preview)
-        top_lay.addWidget(self.pages, 5)
-        top_lay.addWidget(side, 4)
-        bottom = QWidget()
-        bottom_lay = QVBoxLayout(bottom)
-        bottom_lay.setContentsMargins(0, 0, 0, 4)
-        bottom_lay.setSpacing(0)
-        bottom_lay.addWidget(self.curves, 4)
-        bottom_lay.addWidget(self.timeline, 1)  # the shot strip grows with the window (56-180 px)
-        self.splitter = QSplitter(Qt.Orientation.Vertical)
-        self.splitter.addWidget(top)
-        self.splitter.addWidget(bottom)
-        self.splitter.setStretchFactor(0, 4)
-        self.splitter.setStretchFactor(1, 5)
-        self.splitter.setChildrenCollapsible(False)
-        self.setCentralWidget(self.splitter)
-
     def _connect(self) -> None:
         self.run_panel.summarize_button.clicked.connect(self.summarize)
         self.run_panel.cancel_button.clicked.connect(self.cancel)
@@ -145,8 +90,8 @@ class MainWindow(QMainWindow):
         self.labels.changed.connect(self._show_labels)
         self.labels.profileChanged.connect(self._on_profile)
         self.summarizer.summarized.connect(self._on_summarized)
-        self.summarizer.partial.connect(self._on_partial)
-        self.summarizer.dropped.connect(self._on_dropped)
+        self.summarizer.partial.connect(self.live.show_partial)
+        self.summarizer.dropped.connect(self.live.drop)
         self.summarizer.cached.connect(lambda: self.summary is None and self.summarize())
         self.personalizer.fitted.connect(self._on_personalized)
         self.personalizer.loaded.connect(self._on_profile_curve)
@@ -174,7 +119,7 @@ class MainWindow(QMainWindow):
         self.personalize_action.setEnabled(can)
         self.profile_row.setEnabled(not self.personalizer.busy)  # the fit is for the profile it started with
         self.new_profile_action.setEnabled(not self.personalizer.busy)
-        self.next_suggestion_action.setEnabled(bool(self.suggested))
+        self.next_suggestion_action.setEnabled(bool(self.suggestions.shots))
 
     def message(self, text: str, icon: QMessageBox.Icon = QMessageBox.Icon.Warning, on_yes=None) -> QMessageBox:
         """A window-modal box that does not block the caller (so tests can read it); with `on_yes`,
@@ -211,7 +156,7 @@ class MainWindow(QMainWindow):
         self.summarizer.retire()
         self.personalizer.slot.retire()
         self.personalizer.curve.retire()
-        self.path, self.summary, self.chosen, self.suggested, self.before = path, None, None, [], None
+        self.path, self.summary, self.chosen, self.suggestions.shots, self.before = path, None, None, [], None
         self.labels.open(path)
         self.setWindowTitle(f"{path.name} — vsumgui")
         self._show_info(info)
@@ -256,31 +201,6 @@ class MainWindow(QMainWindow):
     def cancel(self) -> None:
         self.personalizer.slot.cancel()
         self.summarizer.cancel()
-
-    def _on_partial(self, summary: Summary) -> None:
-        """Draw a partial summary (curves, shots and selection so far) while Summarize runs. It never
-        becomes `summary`: labels and export wait for the final one, and Cancel brings back what
-        was shown before (see `_on_dropped`)."""
-        if self.summary is not None:
-            self.before, self.summary, self.chosen = self.summary, None, None
-            self.labels.show(None)
-        self.summarizer.thumbnails.retire()  # thumbnails are for the final shots
-        visible = {n: self.method_list.is_visible(n) for n in summary.scores}
-        self.curves.set_summary(summary, visible, self.selection.driver_name)
-        self.curves.set_selection(summary.selection)  # its method becomes the driver, as in reselect
-        self.timeline.set_shots(summary.shot_secs, self.curves.duration)
-        self.timeline.set_chosen(summary.selection.shots if summary.selection else [])
-        self.partialShown.emit(summary)
-
-    def _on_dropped(self) -> None:
-        """The run was cancelled or failed: no curve of it stays; the summary before it comes back."""
-        before, self.before = self.before, None
-        if before is not None:
-            self.show_summary(before)
-        elif self.summary is None:
-            self.curves.clear(self.info.duration if self.info else 0.0)
-            self.timeline.clear()
-            self.selection.describe(None, self.info.duration if self.info else 0.0)
 
     def _on_summarized(self, summary: Summary) -> None:
         self.before = None
@@ -348,30 +268,8 @@ class MainWindow(QMainWindow):
     def _show_labels(self) -> None:
         """The labels changed: marks, suggestions, and the summary honours them at once."""
         self.timeline.set_labels(self.labels.shot_labels())
-        self._suggest()
+        self.suggestions.update()
         self.reselect()
-
-    def _suggest(self) -> None:
-        """The 3 shots to label next, badged on the timeline (Tab goes to the next one)."""
-        self.suggested = []
-        if self.summary is not None and self.labels.can_label and self.labels.summary is self.summary:
-            try:
-                self.suggested = personal.suggestions(self.summary, self.labels.profile, self.labels.store)
-            except VsumError:  # a damaged labels file: no suggestions, labels still work
-                pass
-        self.timeline.set_suggestions(self.suggested)
-
-    def next_suggestion(self) -> None:
-        """Tab: the playhead to the middle of the next suggested shot (after the playhead, wrapping)."""
-        if not self.suggested or self.summary is None:
-            return
-        mids = {i: float(self.summary.shot_secs[i].mean()) for i in self.suggested}
-        here = self.timeline.position
-        later = sorted((t, i) for i, t in mids.items() if t > here + 1e-6)
-        t, i = later[0] if later else min((t, i) for i, t in mids.items())
-        self.timeline.set_position(t)
-        self.preview.seek(t)
-        self.statusBar().showMessage(f"Suggested shot {i + 1}: K keep, S skip (Tab: next suggestion)", 5000)
 
     def _on_profile(self, name: str) -> None:
         self.profile_row.show_profile(name)
