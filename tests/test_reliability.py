@@ -291,6 +291,18 @@ def test_cli_awkward_input(case, media, tmp_path, capsys, monkeypatch):
         assert not path.exists()  # it really went away while the decoder was reading it
 
 
+def test_an_empty_summary_says_why(tmp_path, capsys, sample_video):
+    """A budget below one sample (1 % of 30 s is 0.3 s; every sample lasts 0.5 s): nothing can be
+    chosen, and the CLI says why. (The awkward-input cases above check the note against the
+    selection; this one makes it empty.)"""
+    out = tmp_path / "bunny.json"
+    assert main(["summarize", str(sample_video), "--ratio", "0.01", "--method", "random",
+                 "--json", str(out), "-q"]) == 0
+    printed = capsys.readouterr().out
+    assert json.loads(out.read_text(encoding="utf-8"))["selection"]["segments"] == []
+    assert "note: no shot fits in 1% of 0:30" in printed
+
+
 def test_vfr_samples_follow_timestamps(media):
     """Frames are kept by media time: 2 per second in the 50 fps second and in the 10 fps rest."""
     path = media.get("vfr")

@@ -161,6 +161,8 @@ def test_none_references_lost_by_qt_are_given_back(qtbot):
 
     from vsumgui.ui import compat
 
+    if sys.version_info >= (3, 12):  # the count below would be a constant: nothing could fail
+        pytest.skip("None is immortal on Python >= 3.12: no reference to it can be lost")
     w = QWidget()
     qtbot.addWidget(w)
     guard = compat.install()
