@@ -232,7 +232,7 @@ def test_visp_supervised_finetuning_loss(split):
         s = model.scores(xt[None])[0]
         expect = ((s - labels)[1:] ** 2).mean()
         torch.testing.assert_close(model.supervised_loss(xt, labels, mask), expect)
-        torch.testing.assert_close(cls.finetune_loss(model, xt[None], labels[None], mask[None]), expect)
+        torch.testing.assert_close(model.supervised_loss(xt[None], labels[None], mask[None]), expect)  # batched
         before = float(model.supervised_loss(xt, labels))
     opt = torch.optim.Adam(model.parameters(), lr=1e-3)
     for _ in range(10):

@@ -240,7 +240,7 @@ def _score(m: methods.Method, feats: feat.Features, use_cache: bool) -> methods.
     return ms
 
 
-def summarized_before(path: str | os.PathLike, options: Options | None = None) -> bool:
+def features_cached(path: str | os.PathLike, options: Options | None = None) -> bool:
     """True when the video's features are in the cache, so `summarize` needs no decoding."""
     opts = options or Options()
     try:

@@ -13,7 +13,7 @@ from PySide6.QtGui import QImage
 from vsumgui.core.errors import Cancelled, VsumError, check_cancel
 from vsumgui.core.labels import LabelStore
 from vsumgui.core.personalize import curve_name, personal_scores, personalize
-from vsumgui.core.pipeline import Options, Summary, summarize, summarized_before
+from vsumgui.core.pipeline import Options, Summary, summarize, features_cached
 from vsumgui.core.video import read_frame
 from vsumgui.ui.jobs import Job, running, start, stop, unexpected  # noqa: F401  (the names callers know)
 
@@ -68,7 +68,7 @@ class CacheCheck(Job):
         self.path, self.options = str(path), options
 
     def work(self) -> bool:
-        return summarized_before(self.path, self.options)
+        return features_cached(self.path, self.options)
 
 
 class PersonalizeWorker(Job):

@@ -16,9 +16,9 @@ Pretraining (§3, Fig. 2), per batch of videos X_o:
   R_size = ||Y||_1.
 
 Scores: sigmoid(alpha_t), the keep probability (Eq. 11's S^p). Supervised fine-tuning (Eq. 11,
-§4.1): the MSE between sigmoid(alpha) and the labels, `ViSPModel.supervised_loss` (`ViSP.finetune_loss`
-is the same as a method of the class); Personalize fine-tunes a ViSP checkpoint with it
-(core/personalize.finetune_visp, where its choices are written).
+§4.1): the MSE between sigmoid(alpha) and the labels, `ViSPModel.supervised_loss`;
+Personalize fine-tunes a ViSP checkpoint with it (core/personal/visp.finetune, where its choices
+are written).
 
 Choices where the paper is silent:
 - Theta: the paper uses CSTA (a 2D CNN over GoogLeNet features); we take a light Transformer
@@ -169,12 +169,6 @@ class ViSP(TrainedMethod):
             with torch.no_grad():
                 acc = (logits.argmax(1) == target).float().mean()
         return total, {"infonce": nce.detach(), "binary": binary.detach(), "size": size.detach(), "top1": acc}
-
-    @classmethod
-    def finetune_loss(cls, model: ViSPModel, features: torch.Tensor, labels: torch.Tensor,
-                      mask: torch.Tensor | None = None) -> torch.Tensor:
-        """Supervised fine-tuning loss (Eq. 11); see ViSPModel.supervised_loss."""
-        return model.supervised_loss(features, labels, mask)
 
     @classmethod
     def frame_output(cls, model: ViSPModel, x: torch.Tensor) -> torch.Tensor:
