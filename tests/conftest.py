@@ -63,3 +63,21 @@ def sample_summary(sample_video, _isolated_dirs):
     from vsumgui.core.pipeline import summarize
 
     return summarize(sample_video)
+
+
+def shown_window(qtbot):
+    """A MainWindow shown for one test; closed afterwards, and its job threads waited for."""
+    from vsumgui.ui import jobs
+    from vsumgui.ui.window import MainWindow
+
+    w = MainWindow()
+    qtbot.addWidget(w)
+    w.show()
+    yield w
+    w.close()
+    qtbot.waitUntil(lambda: jobs.running() == 0, timeout=60_000)
+
+
+@pytest.fixture
+def window(qtbot):
+    yield from shown_window(qtbot)

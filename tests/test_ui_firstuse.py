@@ -318,16 +318,11 @@ def test_representative_frame_is_the_top_shot(sample_summary):
 # -- the window ----------------------------------------------------------------------------------
 @pytest.fixture
 def window(qtbot):
-    from vsumgui.ui import worker as workers
-    from vsumgui.ui.window import MainWindow, settings
+    from conftest import shown_window
+    from vsumgui.ui.window import settings
 
     settings().remove("hidden_methods")  # a first run: nothing saved yet
-    w = MainWindow()
-    qtbot.addWidget(w)
-    w.show()
-    yield w
-    w.close()
-    qtbot.waitUntil(lambda: workers.running() == 0, timeout=60_000)
+    yield from shown_window(qtbot)
 
 
 def test_window_first_view_then_a_representative_frame(window, qtbot, sample_video, sample_summary):

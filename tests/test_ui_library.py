@@ -10,18 +10,6 @@ import pytest
 
 from conftest import VIDEOS
 from vsumgui.core import batch
-from vsumgui.ui import jobs
-from vsumgui.ui.window import MainWindow
-
-
-@pytest.fixture
-def window(qtbot):
-    w = MainWindow()
-    qtbot.addWidget(w)
-    w.show()
-    yield w
-    w.close()
-    qtbot.waitUntil(lambda: jobs.running() == 0, timeout=60_000)
 
 
 @pytest.mark.slow

@@ -11,8 +11,7 @@ import pytest
 from PySide6.QtCore import Qt
 
 from vsumgui.core import backbones, features, paths
-from vsumgui.ui import worker as workers
-from vsumgui.ui.window import MainWindow
+from conftest import shown_window
 
 LONG = 300_000  # ms: a cold run extracts features on a busy 2-core machine
 
@@ -30,12 +29,7 @@ def window(qtbot, tmp_path, monkeypatch):
     kind = type(backbones.get(backbones.DEFAULT))
     embed = kind.embed
     monkeypatch.setattr(kind, "embed", lambda self, frames: (time.sleep(0.5), embed(self, frames))[1])
-    w = MainWindow()
-    qtbot.addWidget(w)
-    w.show()
-    yield w
-    w.close()
-    qtbot.waitUntil(lambda: workers.running() == 0, timeout=60_000)
+    yield from shown_window(qtbot)
 
 
 def seen(window) -> list[dict]:

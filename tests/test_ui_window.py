@@ -6,7 +6,6 @@ import os
 from pathlib import Path
 
 import numpy as np
-import pytest
 from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt, QTimer, QUrl
 from PySide6.QtGui import QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import QApplication
@@ -18,16 +17,6 @@ from vsumgui.ui.style import fmt_time
 from vsumgui.ui.window import MainWindow, settings
 
 LONG = 300_000  # ms: a cold run extracts features on a busy 2-core machine
-
-
-@pytest.fixture
-def window(qtbot):
-    w = MainWindow()
-    qtbot.addWidget(w)
-    w.show()
-    yield w
-    w.close()
-    qtbot.waitUntil(lambda: workers.running() == 0, timeout=60_000)
 
 
 def summarize(window, qtbot):
