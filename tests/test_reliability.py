@@ -34,7 +34,6 @@ from PySide6.QtCore import Qt
 
 from conftest import ROOT
 from test_export import _release, _unwritable, listing
-from test_ui_window import window  # noqa: F401  (fixture)
 from trainer import data as tdata, loop
 from trainer.cli import main as train_main
 from vsumgui.cli import main

@@ -5,7 +5,7 @@ from __future__ import annotations
 import opentimelineio as otio
 from PySide6.QtCore import Qt
 
-from test_ui_window import summarize, window  # noqa: F401  (fixture)
+from test_ui_window import summarize
 
 
 def test_export_dialog_writes_formats_and_confirms_overwrite(window, qtbot, sample_video, tmp_path):  # noqa: F811
