@@ -408,7 +408,9 @@ def test_summary_video_crossfades(sample_summary, tmp_path):
 
 
 # --- safety -----------------------------------------------------------------------------------
-@pytest.mark.parametrize("stage, reports", [("clips", 3), ("video", 6)])
+# the video stage reports from about 1/3 on (clips and edit lists come first) and an idle machine
+# encodes it in as few as six reports: the third is midway however fast the encoder is
+@pytest.mark.parametrize("stage, reports", [("clips", 3), ("video", 3)])
 def test_cancel_midway_leaves_the_folder_as_it_was(sample_summary, tmp_path, stage, reports):
     """Cancelled from the progress callback while ffmpeg encodes: the first clip (stage
     "clips"), or the crossfaded summary video after every clip and edit list is done."""
