@@ -755,3 +755,46 @@ def test_export_removes_what_a_killed_export_left(sample_summary, tmp_path):
     assert all(p.read_text() == "the user's" for p in mine)
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
         [*(p.name for p in mine), "big_buck_bunny_0_30-Scenes.csv", "big_buck_bunny_0_30-summary.json"])
+
+
+def test_pieces_are_cut_side_by_side_and_one_failure_stops_the_rest():
+    """`_cut.each` runs the tasks at once (as many as cores), keeps their order, stops the
+    others when one fails and raises that task's error, not the siblings' Cancelled."""
+    from vsumgui.core.cpu import cores
+    from vsumgui.core.export._cut import each
+
+    running, peak, lock = [0], [0], threading.Lock()
+    seen = []
+
+    def task(i, frac, stop):
+        with lock:
+            running[0] += 1
+            peak[0] = max(peak[0], running[0])
+        try:
+            for k in range(50):
+                if stop.is_set():
+                    raise Cancelled()
+                frac(k / 50)
+                threading.Event().wait(0.002)
+            if i == 2 and fail:
+                raise VsumError("segment 3: ffmpeg failed")
+            return i * i
+        finally:
+            with lock:
+                running[0] -= 1
+                seen.append(i)
+
+    reports = []
+    fail = False
+    assert each([1.0] * 6, task, reports.append, None) == [0, 1, 4, 9, 16, 25]
+    assert peak[0] == min(6, cores())
+    assert reports == sorted(reports)  # each task's share only grows
+    assert max(reports) == pytest.approx(49 / 50)
+    fail, seen[:] = True, []
+    with pytest.raises(VsumError, match="segment 3"):
+        each([1.0] * 40, task, None, None)
+    assert len(seen) < 40  # the tasks after the failure never ran: their pool was stopped
+    cancel = threading.Event()
+    cancel.set()
+    with pytest.raises(Cancelled):
+        each([1.0] * 3, task, None, cancel)

@@ -21,10 +21,13 @@ from __future__ import annotations
 
 import itertools
 import threading
+from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable, TypeVar
 
-from vsumgui.core.errors import VsumError, check_cancel
+from vsumgui.core.cpu import cores
+from vsumgui.core.errors import Cancelled, VsumError, check_cancel
 from vsumgui.core.export import _media, _scenes
 from vsumgui.core.export._media import AAC, GUARD, MUXERS, SMART_CODECS, X264, Fraction, keyframe_before, quote
 from vsumgui.core.export.base import Job
@@ -59,6 +62,64 @@ def piece(job: Job, i: int, progress: Fraction | None, cancel: threading.Event |
     elif progress:
         progress(1.0)
     return job.pieces[key]
+
+
+T = TypeVar("T")
+
+
+class _Stop(threading.Event):
+    """Set by the caller's cancel or by a failed sibling task."""
+
+    def __init__(self, outer: threading.Event | None) -> None:
+        super().__init__()
+        self.outer = outer
+
+    def is_set(self) -> bool:
+        return super().is_set() or (self.outer is not None and self.outer.is_set())
+
+
+def each(weights: list[float], task: Callable[[int, Fraction, threading.Event], T], progress: Fraction | None,
+         cancel: threading.Event | None) -> list[T]:
+    """task(i, progress_i, cancel_i) for every i, one task per core at a time; results in order.
+
+    Cutting a piece is mostly one ffmpeg process that uses a single core (a second of video
+    re-encoded, a clip muxed), so pieces run side by side. Progress is the weighted sum of the
+    tasks' own fractions. When one task fails the others are stopped, and its error raised."""
+    total = sum(weights) or 1.0
+    fracs = [0.0] * len(weights)
+    lock = threading.Lock()
+    stop = _Stop(cancel)
+
+    def report(i: int, f: float) -> None:
+        with lock:
+            fracs[i] = f
+            if progress:
+                progress(sum(w * x for w, x in zip(weights, fracs)) / total)
+
+    with ThreadPoolExecutor(max_workers=max(1, min(len(weights), cores())),
+                            thread_name_prefix="vsumgui-cut") as pool:
+        futures = [pool.submit(task, i, lambda f, i=i: report(i, f), stop) for i in range(len(weights))]
+        wait(futures, return_when=FIRST_EXCEPTION)
+        if any(f.done() and f.exception() for f in futures):
+            stop.set()  # the running ones return at their next check; the queued ones never start
+            for f in futures:
+                f.cancel()
+        wait(futures)
+    errors = [f.exception() for f in futures if not f.cancelled() and f.exception() is not None]
+    check_cancel(cancel)
+    real = [e for e in errors if not isinstance(e, Cancelled)]
+    if real or errors:
+        raise (real or errors)[0]
+    return [f.result() for f in futures]
+
+
+def cut_all(job: Job, cut: str | None, progress: Fraction | None, cancel: threading.Event | None) -> list[Piece]:
+    """Every segment cut (see `piece`), side by side."""
+    job.work, job.media  # noqa: B018  (made once, before the threads share them)
+    if (cut or job.cut) != "keyframe":
+        job.packets  # noqa: B018
+    lengths = [(b - a) / job.rate for a, b in job.frames]
+    return each(lengths, lambda i, f, c: piece(job, i, f, c, cut), progress, cancel)
 
 
 def bounds(job: Job, i: int) -> tuple[float, float]:
@@ -135,14 +196,15 @@ def exact_piece(job: Job, i: int, cut: str, progress: Fraction | None, cancel: t
         done.append((path, e - s))
         if progress:
             progress((e - fa) / max(fb - fa, 1e-9))
-    job.smart_copied += c2 - c1
+    with job.mutex:
+        job.smart_copied += c2 - c1
     return Piece(fb - fa, done, audio)
 
 
 EXACT_ENC = [*X264, "-vf", EVEN]
-# A smart cut re-encodes a second or so around each cut: a fast preset at a low CRF (near the
-# source's quality) costs less there than x264's start-up and look-ahead do at "veryfast".
-SMART_PRESET = "superfast"
+# A smart cut re-encodes a second or so around each cut, at a low CRF (near the source's quality):
+# "ultrafast" there took 0.51 s per 17 frames of 1080p against 0.79 s at "superfast" (17 % larger).
+SMART_PRESET = "ultrafast"
 
 
 def matched(job: Job) -> list[str]:
@@ -343,7 +405,8 @@ def keyframe_piece(job: Job, i: int, progress: Fraction | None, cancel: threadin
             *(["-movflags", "+faststart"] if MUXERS[ext] in ("mp4", "mov") else []),
             "-f", MUXERS[ext], str(dst)]
     _media.run_ffmpeg(args, (b - a) / rate + early, f"{job.source.name} segment {i + 1}", progress, cancel)
-    job.early = max(job.early, early)
+    with job.mutex:
+        job.early = max(job.early, early)
     return Piece((b - a) / rate + early, file=dst)
 
 

@@ -103,6 +103,7 @@ class Job:
     _media: MediaInfo | None = field(default=None, repr=False)
     _packets: Packets | None = field(default=None, repr=False)
     pieces: dict[tuple[int, str], Any] = field(default_factory=dict, repr=False)  # _cut's cache
+    mutex: Any = field(default_factory=threading.Lock, repr=False)  # pieces are cut in parallel
 
     def __post_init__(self) -> None:
         self.out_dir = Path(self.out_dir)
@@ -167,8 +168,9 @@ class Job:
         self.temp(final).write_text(text, encoding="utf-8")
 
     def note(self, text: str) -> None:
-        if text not in self.result.notes:
-            self.result.notes.append(text)
+        with self.mutex:
+            if text not in self.result.notes:
+                self.result.notes.append(text)
 
     @property
     def work(self) -> Path:

@@ -7,8 +7,7 @@ import shutil
 import threading
 from pathlib import Path
 
-from vsumgui.core.errors import check_cancel
-from vsumgui.core.export._cut import mux, piece
+from vsumgui.core.export._cut import cut_all, each, mux
 from vsumgui.core.export.base import Exporter, Fraction, Job, clock, register
 
 
@@ -39,15 +38,14 @@ class Clips(Exporter):
 
     def write(self, job: Job, progress: Fraction, cancel: threading.Event | None) -> None:
         outs = self.outputs(job)
-        lengths = [(b - a) / job.rate for a, b in job.frames]
-        total, done = sum(lengths) or 1.0, 0.0
-        for i, out in enumerate(outs):
-            check_cancel(cancel)
-            p = piece(job, i, lambda f: progress((done + 0.9 * f * lengths[i]) / total), cancel)
-            if p.file is not None:  # keyframe mode: the stream copy is the clip
-                place(p.file, job.temp(out))
+        pieces = cut_all(job, None, lambda f: progress(0.8 * f), cancel)
+        temps = [job.temp(out) for out in outs]  # taken here: the export's stack is not shared by threads
+
+        def finish(i: int, frac: Fraction, stop: threading.Event) -> None:
+            if pieces[i].file is not None:  # keyframe mode: the stream copy is the clip
+                place(pieces[i].file, temps[i])
             else:
-                mux(job, [p], job.temp(out), out.suffix.lower(), None, cancel)
-            done += lengths[i]
-            progress(done / total)
+                mux(job, [pieces[i]], temps[i], outs[i].suffix.lower(), frac, stop)
+
+        each([p.duration for p in pieces], finish, lambda f: progress(0.8 + 0.2 * f), cancel)
         job.note_keyframe()

@@ -5,9 +5,8 @@ from __future__ import annotations
 import threading
 from pathlib import Path
 
-from vsumgui.core.errors import check_cancel
 from vsumgui.core.export import _scenes
-from vsumgui.core.export._cut import crossfade, join_copies, mux, piece
+from vsumgui.core.export._cut import crossfade, cut_all, each, join_copies, mux
 from vsumgui.core.export._media import EXACT_EXT
 from vsumgui.core.export.base import Exporter, Fraction, Job, register
 
@@ -39,13 +38,8 @@ class SummaryVideo(Exporter):
         # crossfades decode the pieces: cut them frame-exact whatever the mode
         cut = "exact" if fade and job.cut == "keyframe" else job.cut
         lengths = [(b - a) / job.rate for a, b in job.frames]
-        total, done = sum(lengths) or 1.0, 0.0
         share = 0.5 if fade else 0.8  # of this format's progress: cutting, then joining
-        pieces = []
-        for i in range(len(job.frames)):
-            check_cancel(cancel)
-            pieces.append(piece(job, i, lambda f: progress(share * (done + f * lengths[i]) / total), cancel, cut))
-            done += lengths[i]
+        pieces = cut_all(job, cut, lambda f: progress(share * f), cancel)
         join = lambda f: progress(share + (1 - share) * f)  # noqa: E731
         durs = [p.duration for p in pieces]
         # keyframe pieces start at the keyframe before their cut: the scene's content comes later
@@ -65,10 +59,8 @@ class SummaryVideo(Exporter):
             meta = _scenes.chapters(job, chapters, sum(durs), lengths=durs)
             mux(job, pieces, job.temp(out), out.suffix.lower(), join, cancel, meta)
         else:
-            files = []
-            for i, p in enumerate(pieces):
-                files.append(job.work / f"fade-{i:04d}.mp4")
-                mux(job, [p], files[-1], ".mp4", None, cancel)
+            files = [job.work / f"fade-{i:04d}.mp4" for i in range(len(pieces))]
+            each(durs, lambda i, f, c: mux(job, [pieces[i]], files[i], ".mp4", f, c), None, cancel)
             meta = _scenes.chapters(job, chapters, sum(durs) - d * (len(durs) - 1), lengths=durs, overlap=d)
             crossfade(job, files, durs, job.temp(out), d, join, cancel, meta)
         if d < job.crossfade - 1e-6:
