@@ -4,9 +4,11 @@ Written as plain JSON (valid JSON5) in LosslessCut's version-1 project layout
 ({version, mediaFileName, cutSegments: [{start, end, name}]}), which every LosslessCut
 release reads (newer ones migrate it on load). No library writes .llc files.
 
-LosslessCut joins `mediaFileName` to the folder the .llc is opened from, so the name is the
-video's path relative to the export folder ("../videos/a.mp4"); only where no relative path
-exists (another Windows drive) is it absolute."""
+LosslessCut opens a project's media at `path.join(dirname(project), mediaFileName)` (its
+`userOpenSingleFile`), so the name is the video's path relative to the export folder
+("../videos/a.mp4"). Where no relative path exists (another Windows drive) it is absolute,
+which LosslessCut cannot open (Node's join keeps it under the project's folder); the README
+says to export to the video's drive."""
 
 from __future__ import annotations
 
