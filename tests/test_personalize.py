@@ -202,6 +202,40 @@ def test_suggestions_are_unlabelled_spread_and_move_on(sample_summary, tmp_path)
         assert not set(again) & set(sure)
 
 
+def test_suggestions_read_the_profile_model_once_per_version(sample_summary, tmp_path, monkeypatch):
+    """The profile's model file is read once while it is unchanged (same path, time and size) and
+    read again when it changes: a new time, then a new fit."""
+    import os
+
+    s = sample_summary
+    f = s.features
+    head = pers.head_path("once", f.backbone)
+    real, reads = checkpoints.load, []
+    monkeypatch.setattr(checkpoints, "load", lambda p: reads.append(p) or real(p))  # counts, then reads
+    with LabelStore(tmp_path / "labels.sqlite") as store:
+        store.set("once", f.key, *s.shot_secs[0], KEEP)
+        pers.personalize(s, "once", store, base="ctvsum")
+        reads.clear()
+        first = pers.suggestions(s, "once", store)
+        assert pers.suggestions(s, "once", store) == first and reads == [head]  # read once for two
+        loaded = pers.likes.load_cached(head, f.backbone, f.features.shape[1])
+        assert loaded is pers.likes.load_cached(head, f.backbone, f.features.shape[1]) and reads == [head]
+        st = head.stat()
+        os.utime(head, ns=(st.st_atime_ns, st.st_mtime_ns + 2_000_000_000))  # same bytes, a new time
+        assert pers.suggestions(s, "once", store) == first and reads == [head, head]
+        assert pers.likes.load_cached(head, f.backbone, f.features.shape[1]) is not loaded
+        # a new fit (one more label) writes a new file: its model, not the kept one, is used
+        store.set("once", f.key, *s.shot_secs[-1], SKIP)
+        pers.personalize(s, "once", store, base="ctvsum")
+        reads.clear()
+        again = pers.suggestions(s, "once", store)
+        assert reads == [head]
+        fresh = pers.likes.Likes.load(head, f.backbone, f.features.shape[1])
+        assert len(fresh.skip) > 0 == len(loaded.skip)
+        assert again == pers.suggest.suggest(f.features, s.shot_idx, s.shot_secs,
+                                             pers.labelled_shots(s, "once", store), fresh)
+
+
 @pytest.mark.parametrize("mode", ["knapsack", "topk", "highlight", "diverse"])
 def test_selection_honours_labels_in_every_mode(sample_summary, tmp_path, mode):
     s = sample_summary

@@ -5,6 +5,7 @@ On the bundled sample (features cached by `sample_summary`) and a real SQLite st
 from __future__ import annotations
 
 import threading
+import time
 
 import numpy as np
 import pytest
@@ -155,9 +156,15 @@ def test_profile_curve_in_a_job_box_off_while_personalizing(window, qtbot, monke
     assert len(threads) == 2 and threading.main_thread() not in threads
 
 
+def suggested(w: MainWindow, qtbot) -> list[int]:
+    """The suggestions once their job has answered."""
+    qtbot.waitUntil(lambda: not w.suggestions.slot.busy and len(w.suggestions.shots) == 3, timeout=30_000)
+    return w.suggestions.shots
+
+
 def test_suggested_shots_badge_and_tab(window, qtbot):
     w = window
-    assert len(w.suggestions.shots) == 3 and w.timeline.suggested == w.suggestions.shots
+    assert len(suggested(w, qtbot)) == 3 and w.timeline.suggested == w.suggestions.shots
     assert w.next_suggestion_action.isEnabled()
     # the badge is painted where the timeline says
     img = w.timeline.grab().toImage()
@@ -181,4 +188,37 @@ def test_suggested_shots_badge_and_tab(window, qtbot):
     at(w, first)
     qtbot.keyClick(w, Qt.Key.Key_K)
     assert w.timeline.labels.get(first) == KEEP
-    assert first not in w.suggestions.shots and len(w.suggestions.shots) == 3 and w.timeline.suggested == w.suggestions.shots
+    assert first not in w.suggestions.shots  # its badge goes at once; the new suggestions come from a job
+    assert first not in suggested(w, qtbot) and w.timeline.suggested == w.suggestions.shots
+    assert w.suggestions.shots == personal.suggestions(w.summary, w.labels.profile, w.labels.store)
+
+
+def test_suggestions_in_a_job_the_newest_label_change_wins(window, qtbot, monkeypatch):
+    """A label change does not wait for its suggestions (a job); a newer change retires the older
+    job, whose answer is never shown even when it comes last."""
+    w = window
+    first, second = suggested(w, qtbot)[:2]
+    real, calls, threads = workers.suggestions, [], []
+
+    def slow(summary, profile, store, n=3):
+        threads.append(threading.current_thread())
+        calls.append(len(calls))
+        shots = real(summary, profile, store, n)
+        if len(calls) == 1:  # the older job answers last, and with shots only a stale answer names
+            time.sleep(1.5)
+            return [first, second]
+        return shots
+
+    monkeypatch.setattr(workers, "suggestions", slow)
+    t0 = time.perf_counter()
+    w.labels.label_shot(first, KEEP)
+    assert time.perf_counter() - t0 < 1.0 and w.suggestions.slot.busy  # the event loop was not held
+    qtbot.waitUntil(lambda: len(calls) == 1, timeout=10_000)  # the first job is running
+    w.labels.label_shot(second, SKIP)
+    qtbot.waitUntil(lambda: len(calls) == 2 and not w.suggestions.slot.busy, timeout=30_000)
+    newest = list(w.suggestions.shots)
+    qtbot.waitUntil(lambda: workers.running() == 0, timeout=30_000)  # the stale job has ended too
+    qtbot.wait(100)  # anything it queued has been delivered
+    assert w.suggestions.shots == newest == real(w.summary, w.labels.profile, w.labels.store)
+    assert first not in newest and second not in newest and w.timeline.suggested == newest
+    assert threading.main_thread() not in threads

@@ -168,6 +168,6 @@ def suggestions(summary, profile: str, store: LabelStore, n: int = 3) -> list[in
     model = None
     if head.is_file():
         with contextlib.suppress(VsumError):  # a model for other features: as if there were none
-            model = likes.Likes.load(head, f.backbone, f.features.shape[1])
+            model = likes.load_cached(head, f.backbone, f.features.shape[1])  # read once per version of the file
     return suggest.suggest(f.features, summary.shot_idx, summary.shot_secs, labelled_shots(summary, profile, store),
                            model, n)

@@ -2,27 +2,46 @@
 
 from __future__ import annotations
 
-from vsumgui.core import personalize as personal
-from vsumgui.core.errors import VsumError
+from vsumgui.ui.jobs import JobSlot
+from vsumgui.ui.worker import SuggestWorker
 
 
 class Suggestions:
-    """The window's suggested shots (`shots`), renewed when the labels change."""
+    """The window's suggested shots (`shots`), renewed in a job when the labels change."""
 
     def __init__(self, window) -> None:
         self.window = window
         self.shots: list[int] = []  # the shots whose label would teach the profile's model most
+        self.slot = JobSlot(window)  # one current job: a newer label change retires the older one
 
     def update(self) -> None:
-        """The 3 shots to label next, badged on the timeline (Tab goes to the next one)."""
+        """The 3 shots to label next, computed in a job, then badged on the timeline (Tab goes to
+        the next one). Until then the shots just labelled lose their badge; a job started by an
+        older change says nothing more (`JobSlot`)."""
         w = self.window
-        self.shots = []
         if w.summary is not None and w.labels.can_label and w.labels.summary is w.summary:
-            try:
-                self.shots = personal.suggestions(w.summary, w.labels.profile, w.labels.store)
-            except VsumError:  # a damaged labels file: no suggestions, labels still work
-                pass
+            self.slot.start(SuggestWorker(w.summary, w.labels.profile, w.labels.store),
+                            finished=self._show, failed=lambda _text: self._show([]))
+            labelled = set(w.timeline.labels)
+            self._show([i for i in self.shots if i not in labelled])
+        else:
+            self.slot.retire()
+            self._show([])
+
+    def _show(self, shots: list[int]) -> None:
+        w = self.window
+        self.shots = list(shots)
         w.timeline.set_suggestions(self.shots)
+        w.next_suggestion_action.setEnabled(bool(self.shots))
+
+    def retire(self) -> None:
+        """Another video (or none): no suggestion of the previous one arrives later."""
+        self.slot.retire()
+        self.shots = []
+
+    def stop(self) -> None:
+        """The window is closing: cancel and wait for the job."""
+        self.slot.stop()
 
     def next(self) -> None:
         """Tab: the playhead to the middle of the next suggested shot (after the playhead, wrapping)."""

@@ -156,7 +156,8 @@ class MainWindow(QMainWindow):
         self.summarizer.retire()
         self.personalizer.slot.retire()
         self.personalizer.curve.retire()
-        self.path, self.summary, self.chosen, self.suggestions.shots, self.before = path, None, None, [], None
+        self.suggestions.retire()
+        self.path, self.summary, self.chosen, self.before = path, None, None, None
         self.labels.open(path)
         self.setWindowTitle(f"{path.name} — vsumgui")
         self._show_info(info)
@@ -266,7 +267,7 @@ class MainWindow(QMainWindow):
         return self.timeline.shot_of(self.timeline.position) if self.summary is not None else None
 
     def _show_labels(self) -> None:
-        """The labels changed: marks, suggestions, and the summary honours them at once."""
+        """The labels changed: marks and the summary honours them at once; suggestions follow (a job)."""
         self.timeline.set_labels(self.labels.shot_labels())
         self.suggestions.update()
         self.reselect()
@@ -321,12 +322,14 @@ class MainWindow(QMainWindow):
         self.summarizer.retire()
         self.personalizer.slot.retire()
         self.personalizer.curve.retire()
+        self.suggestions.retire()
         if self.trainer is not None:
             self.trainer.stop()
             self.trainer.close()
         self.summarizer.stop()
         self.personalizer.slot.stop()
         self.personalizer.curve.stop()
+        self.suggestions.stop()
         self.library.stop()
         self.preview.unload()
         self.labels.close()

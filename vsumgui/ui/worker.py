@@ -1,5 +1,5 @@
-"""The window's background jobs: the summarize pipeline, the cache check, personalization and shot
-thumbnails (the machinery they run on is in jobs.py)."""
+"""The window's background jobs: the summarize pipeline, the cache check, personalization, the
+shots to label next and shot thumbnails (the machinery they run on is in jobs.py)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,8 @@ from PySide6.QtGui import QImage
 
 from vsumgui.core.errors import Cancelled, VsumError, check_cancel
 from vsumgui.core.labels import LabelStore
-from vsumgui.core.personalize import curve_name, personal_scores, personalize
+from vsumgui.core.nn import few_threads
+from vsumgui.core.personalize import THREADS, curve_name, personal_scores, personalize, suggestions
 from vsumgui.core.pipeline import Options, Summary, summarize, features_cached
 from vsumgui.core.video import read_frame
 from vsumgui.ui.jobs import Job, running, start, stop, unexpected  # noqa: F401  (the names callers know)
@@ -101,6 +102,27 @@ class ProfileCurveWorker(Job):
             return self.profile, personal_scores(self.summary, self.profile), None
         except VsumError as e:  # e.g. a head saved for other features: Personalize again replaces it
             return self.profile, None, str(e)
+
+
+class SuggestWorker(Job):
+    """`personalize.suggestions` for the labels as they are now; finishes with the shot indices
+    (none when the profile's model or the labels file cannot be read: labels still work)."""
+
+    what = "Suggesting shots to label"
+
+    def __init__(self, summary: Summary, profile: str, store: LabelStore) -> None:
+        super().__init__()
+        self.summary, self.profile, self.store = summary, profile, store
+
+    def work(self) -> list[int]:
+        check_cancel(self.cancel_event)  # superseded by a newer label change before it began
+        try:
+            with few_threads(THREADS):  # a small computation beside the GUI (see personalize.THREADS)
+                shots = suggestions(self.summary, self.profile, self.store)
+        except VsumError:  # a damaged labels file: no suggestions, labels still work
+            shots = []
+        check_cancel(self.cancel_event)
+        return shots
 
 
 class ThumbnailWorker(Job):

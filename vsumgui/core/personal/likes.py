@@ -34,6 +34,9 @@ content changes rank.
 
 from __future__ import annotations
 
+import os
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -49,6 +52,7 @@ WEIGHT = 5.0  # the expert's full say, in standard deviations of the pretrained 
 FRAC = 0.6
 SHARP = 10.0
 POOL = 1000  # samples at most for the typical similarity (evenly spaced over the labelled videos)
+CACHED = 4  # loaded models kept by `load_cached` (a profile and backbone each; most recently used)
 
 
 def unit(x: np.ndarray) -> np.ndarray:
@@ -121,6 +125,38 @@ class Likes:
         hp = ck.hparams
         return cls(ck.model["keep"].numpy(), ck.model["skip"].numpy(), float(hp["thr"]), float(hp["temp"]),
                    str(ck.header["data"]["base"]), float(hp["weight"]))
+
+
+_cache: OrderedDict[tuple, Likes] = OrderedDict()
+_cache_lock = threading.Lock()
+
+
+def load_cached(path: Path, backbone: str, dim: int) -> Likes:
+    """`Likes.load`, read again only when the file changed: models are kept by (path, modification
+    time, size, inode) with the backbone and width asked for, the CACHED most recently used.
+    The suggestions ask for the profile's model at every label change; an hour of video's model
+    took most of a third of a second to read. A model is never changed once made (`fit` makes a
+    new one), so callers may share it; a failed load (VsumError) is not kept."""
+    path = Path(path)
+    try:
+        st = os.stat(path)
+    except OSError:
+        return Likes.load(path, backbone, dim)  # says why, as without the cache
+    key = (str(path.absolute()), st.st_mtime_ns, st.st_size, st.st_ino, backbone, int(dim))
+    with _cache_lock:
+        model = _cache.get(key)
+        if model is not None:
+            _cache.move_to_end(key)
+            return model
+    model = Likes.load(path, backbone, dim)  # outside the lock: another thread's hit need not wait
+    with _cache_lock:
+        for old in [k for k in _cache if k[0] == key[0] and k[1:4] != key[1:4]]:
+            del _cache[old]  # an older version of this file is never asked for again
+        _cache[key] = model
+        _cache.move_to_end(key)
+        while len(_cache) > CACHED:
+            _cache.popitem(last=False)
+    return model
 
 
 def fit(videos: list[tuple[np.ndarray, np.ndarray]], base: str) -> Likes:
