@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import csv
+import dataclasses
 import json
 import re
 import shutil
@@ -65,6 +66,20 @@ def _rows(out) -> dict[str, dict]:
                 for r in db.execute("SELECT path, state, reason, key FROM videos")}
     finally:
         db.close()
+
+
+def _files(out) -> dict[str, str]:
+    db = sqlite3.connect(out / batch.DB_NAME)
+    try:
+        return dict(db.execute("SELECT path, files FROM videos"))
+    finally:
+        db.close()
+
+
+def _snapshot(folder) -> dict[str, tuple[bytes, int, int]]:
+    """Every file under `folder`: its bytes, modification time and inode."""
+    return {p.relative_to(folder).as_posix(): (p.read_bytes(), p.stat().st_mtime_ns, p.stat().st_ino)
+            for p in sorted(folder.rglob("*")) if p.is_file()}
 
 
 def _segments(out) -> dict[str, list]:
@@ -172,18 +187,93 @@ def test_cancel_leaves_no_partial_output(library, scheduler, tmp_path):
     out = tmp_path / "out"
     res = batch.run([lib], out, BatchOptions(methods=["ctvsum"], sample_rate=4.0, export=True), cluster=scheduler,
                     progress=progress, cancel=cancel)
-    assert res.cancelled and res.ran == 0
-    # the job list says "pending", so the next run redoes it; a job that had already written its outputs
-    # when the cancel came (a short video on an idle machine) left them whole, never partial
+    assert res.cancelled
+    # all of the video's outputs or none: a stopped job ("pending": the next run redoes it) has
+    # written nothing; one that ended before the cancel reached it has written every file it lists
     names = sorted(p.name for p in out.rglob("*"))
     book = [".vsumgui-batch.lock", "index.csv", "index.html", batch.DB_NAME]
-    assert all(n in names for n in book) and not [n for n in names if n.endswith(".part") or ".vsumgui-export-" in n]
-    assert all(n in book or n.startswith("bunny-") for n in names), names  # only this video's outputs
-    if (out / "bunny-summary.json").exists():
+    [row] = _rows(out).values()
+    if row["state"] == "pending":
+        assert res.ran == 0 and names == book, names
+    else:
+        assert row["state"] == "done" and res.ran == 1, row
+        listed = json.loads(_files(out)[str(lib / "bunny.webm")])
+        assert len(listed) > 1 and names == sorted(book + listed), names
         json.loads((out / "bunny-summary.json").read_text(encoding="utf-8"))
-    assert [r["state"] for r in _rows(out).values()] == ["pending"]
     done = batch.run([lib], out, BatchOptions(methods=["ctvsum"], sample_rate=4.0, export=True), cluster=scheduler)
-    assert (done.ran, done.done) == (1, 1) and (out / "bunny-summary.json").exists()
+    redone = (1, 1) if row["state"] == "pending" else (0, 0)
+    assert (done.ran, done.done) == redone and (out / "bunny-summary.json").exists()
+
+
+def test_a_stopped_or_failed_job_writes_none_of_its_outputs(library, sample_summary, tmp_path, monkeypatch):
+    """One video's outputs appear as a set (its JSON and every export) or not at all: a job
+    stopped after one of its exports was written leaves none, and the files an earlier run wrote
+    for it (overwritten only by a job that ends) stay as they were; a stop that comes once the
+    exports are in place no longer stops the job (its JSON follows them); a job whose export
+    fails writes no JSON and no other export. In-process, on the real sample (features cached)."""
+    from vsumgui.core import export
+
+    video = batch.Video(path=str(library / "bunny.webm"), out_dir=".", stem="bunny")
+    out = tmp_path / "out"
+    earlier = batch.run_job(video, str(out), OPTS)
+    assert earlier["state"] == "done"
+    listed = json.loads(earlier["files"])
+    assert len(listed) == 3 and "bunny-summary.json" in listed, listed  # the JSON, the EDL, the CSV
+    before = _snapshot(out)
+    assert sorted(before) == sorted(listed)
+
+    # stopped between two formats: the first one's file was written (to its temporary name)
+    cancel, wrote = threading.Event(), []
+    for name in ("edl", "csv"):
+        cls = type(export.get(name))
+        real = cls.write
+
+        def stop_after(self, job, progress, cancel_=None, _real=real, _name=name):
+            _real(self, job, progress, cancel_)
+            wrote.append(_name)
+            cancel.set()  # as a Ctrl-C between two exports would
+
+        monkeypatch.setattr(cls, "write", stop_after)
+    other = dataclasses.replace(OPTS, ratio=0.4)  # new content for every file, had it been written
+    rec = batch.run_job(video, str(out), other, cancel=cancel)
+    assert rec["state"] == "cancelled" and len(wrote) == 1, (rec, wrote)
+    assert _snapshot(out) == before  # the same files, bytes and inodes: none replaced, none added
+    monkeypatch.undo()
+
+    # stopped when the exports are in place (their last report): the JSON follows them, never a
+    # set of exports without it
+    cancel, told = threading.Event(), []
+    real_tell, edl = batch._tell, next(n for n in listed if n.endswith(".edl"))
+
+    def tell(msg):
+        if msg["stage"] == "exporting" and (out / edl).read_bytes() != before[edl][0]:
+            told.append(msg["frac"])
+            cancel.set()
+        real_tell(msg)
+
+    monkeypatch.setattr(batch, "_tell", tell)
+    rec = batch.run_job(video, str(out), dataclasses.replace(OPTS, ratio=0.3), cancel=cancel)
+    monkeypatch.undo()
+    assert told and rec["state"] == "done", (rec, told)
+    now = _snapshot(out)
+    assert sorted(now) == sorted(before) and now[edl][0] != before[edl][0]
+    assert json.loads((out / "bunny-summary.json").read_text())["selection"]["ratio"] == 0.3
+    before = now
+
+    # an export that fails (its file name is taken by a folder): no JSON, no other export
+    fresh = tmp_path / "fresh"
+    taken = next(n for n in listed if n.endswith(".csv"))
+    (fresh / taken).mkdir(parents=True)
+    rec = batch.run_job(video, str(fresh), other)
+    assert rec["state"] == "failed" and "folder" in rec["reason"], rec
+    assert [p.relative_to(fresh).as_posix() for p in fresh.rglob("*")] == [taken]
+
+    # and the job that ends writes them all, replacing the earlier ones
+    rec = batch.run_job(video, str(out), other)
+    assert rec["state"] == "done" and sorted(json.loads(rec["files"])) == sorted(listed)
+    after = _snapshot(out)
+    changed = [n for n in listed if after[n][0] != before[n][0]]  # the scene list does not follow the ratio
+    assert sorted(after) == sorted(before) and "bunny-summary.json" in changed and any(n.endswith(".edl") for n in changed)
 
 
 @pytest.mark.slow

@@ -7,7 +7,8 @@ it writes `OUT/<relative folder>/<name>-summary.json` (the DESIGN.md contract) a
 the exports beside it. The job list is SQLite in `OUT/` (`vsumgui-batch.sqlite`), one row per
 video with its content key and the options it was made with: a second run skips what is done,
 redoes a changed file, and retries the failed ones only when asked. Only the client writes the
-job list; workers write their own video's files (each one atomically) and return a small record.
+job list; workers write their own video's files (all of a video's files at once, or none: see
+`run_job`) and return a small record.
 
 Choices where the issue is silent:
 - A file is a video when its extension is a video container's (then a damaged one is listed as
@@ -53,7 +54,7 @@ SKIP_EXTS = {".json", ".csv", ".txt", ".md", ".html", ".htm", ".xml", ".pdf", ".
              ".gz", ".7z", ".xz", ".part", ".doc", ".docx", ".xls", ".xlsx", ".ppt", ".pptx", ".ini", ".log"}
 STILL_CODECS = {"mjpeg", "png", "bmp", "gif", "tiff", "webp", "jpeg2000", "ansi", "text"}
 STAGES = {"queued": 0.0, "decoding": 0.0, "features": 0.0, "shots": 0.75, "scoring": 0.75,
-          "exporting": 0.92, "thumbnails": 0.97}  # where a stage starts in one video's work
+          "thumbnails": 0.92, "exporting": 0.95}  # where a stage starts in one video's work
 SPANS = {"decoding": 0.75, "features": 0.75, "scoring": 0.17, "exporting": 0.05}
 
 
@@ -370,21 +371,22 @@ def _curve(times, scores, segments, duration: float, size: tuple[int, int] = (48
 
 
 def run_job(video: Video, out: str, options: BatchOptions, event: str | None = None,
-            threads: dict[str, int] | None = None) -> dict:
+            threads: dict[str, int] | None = None, cancel: threading.Event | None = None) -> dict:
     """Summarize one video and write its outputs (runs on a worker; also callable in-process).
 
-    Returns a record for the job list: state "done", "failed" (reason: one line) or "cancelled".
-    The cancel flag is a distributed Event named `event` (polled, at most twice a second)."""
+    Returns a record for the job list: state "done", "failed" (reason: one line) or "cancelled";
+    only "done" has written anything (all of the video's outputs at once, see below). The cancel
+    flag is a distributed Event named `event` (polled, at most twice a second) or, in-process,
+    `cancel`."""
     from vsumgui.core import export
-    from vsumgui.core.atomic import write_text
+    from vsumgui.core.atomic import atomic_path, protect
     from vsumgui.core.pipeline import summarize
 
     _set_threads(threads)
-    from vsumgui.core.atomic import protect
 
     protect(video.path)  # no output may replace the video itself
     start = time.perf_counter()
-    cancel = threading.Event()
+    cancel = cancel if cancel is not None else threading.Event()
     name = _worker_name()
     ev, last = None, [0.0]
     if event:
@@ -405,31 +407,46 @@ def run_job(video: Video, out: str, options: BatchOptions, event: str | None = N
         _tell({"worker": name, "video": video.path, "stage": stage, "frac": float(frac)})
         check_cancel(cancel)
 
+    def export_progress(stage: str, frac: float) -> None:
+        # the export checks `cancel` itself, before its files go into place; after that (its
+        # "done") nothing may stop the job short of its JSON
+        with contextlib.suppress(Cancelled):
+            progress("exporting", frac)
+
     base = {"worker": name}
     try:
         progress("decoding", 0.0)
         summary = summarize(video.path, options.pipeline(), progress, cancel)
         folder = Path(out) / video.out_dir
         sel = summary.selection
+        progress("thumbnails", 0.0)  # before any output: a job stopped later has written none
+        ms = summary.scores[sel.method]
+        record = {"duration": float(summary.video.duration), "summary": float(sel.duration),
+                  "segments": len(sel.segments), "shots": len(summary.shot_secs), "method": sel.method,
+                  "thumbs": _thumbs(video.path, [tuple(s) for s in sel.segments]),
+                  "curve": _curve(summary.times, ms.scores, sel.segments, summary.video.duration)}
         files = []
         formats = options.export_formats()
-        if formats and sel.segments:
-            # every format is one transaction; the JSON is written last, so a video whose JSON
-            # exists has all its files
-            res = export.export(summary, folder, formats, cut=options.cut, overwrite=True,
-                                progress=lambda s, f: progress("exporting", f), cancel=cancel)
-            files = [Path(f).name for f in res.files]
-        check_cancel(cancel)
-        doc = summary.to_json()
-        write_text(Path(out) / video.json_rel, json.dumps(doc))
-        progress("thumbnails", 0.0)
-        ms = summary.scores[sel.method]
-        return {**base, "state": "done", "reason": None, "duration": float(summary.video.duration),
-                "summary": float(sel.duration), "segments": len(sel.segments), "shots": len(summary.shot_secs),
-                "method": sel.method, "files": json.dumps([f"{video.stem}-summary.json", *files]),
-                "seconds": time.perf_counter() - start,
-                "thumbs": _thumbs(video.path, [tuple(s) for s in sel.segments]),
-                "curve": _curve(summary.times, ms.scores, sel.segments, summary.video.duration)}
+        # All of a video's outputs or none: the JSON is written to its temporary name first, the
+        # exports are one transaction (temporary names, renamed into place only when every format
+        # is done; a cancel or failure before that leaves nothing and replaces nothing), and the
+        # JSON is renamed into place right after them with no cancel point in between. So a
+        # video whose JSON exists has all its files, and a stopped or failed job has written
+        # none (files of an earlier run stay as they were). The JSON's temporary name is not one
+        # the export removes as a leftover of a killed export (`export.remove_leftovers`);
+        # `sweep` removes it if this worker dies.
+        with atomic_path(Path(out) / video.json_rel, suffix="-batch") as tmp:
+            tmp.write_text(json.dumps(summary.to_json()), encoding="utf-8")
+            progress("exporting", 0.0)
+            if formats and sel.segments:
+                res = export.export(summary, folder, formats, cut=options.cut, overwrite=True,
+                                    progress=export_progress, cancel=cancel)
+                files = [Path(f).name for f in res.files]
+            else:
+                check_cancel(cancel)
+        return {**base, "state": "done", "reason": None, **record,
+                "files": json.dumps([f"{video.stem}-summary.json", *files]),
+                "seconds": time.perf_counter() - start}
     except Cancelled:
         return {**base, "state": "cancelled", "reason": "cancelled"}
     except VsumError as e:
@@ -615,7 +632,7 @@ def run(paths: Iterable[str | os.PathLike], out: str | os.PathLike, options: Bat
     out = Path(out)
     found = discover(paths, out)  # a missing path fails before anything is written
     check_folder(out, create=True)
-    cancel = cancel or threading.Event()
+    cancel = cancel if cancel is not None else threading.Event()
     with _only_run(out):
         return _run(found, out, options, sig, workers, cluster, retry_failed, progress, cancel, client)
 
