@@ -14,9 +14,7 @@ import math
 import os
 import pathlib
 import pickle
-import random
 import signal
-import sqlite3
 import struct
 import subprocess
 import sys
@@ -39,7 +37,7 @@ from trainer.cli import main as train_main
 from vsumgui.cli import main
 from vsumgui.core import atomic, checkpoints, export, features, methods, paths
 from vsumgui.core.errors import VsumError
-from vsumgui.core.labels import KEEP, LabelStore
+from vsumgui.core.labels import LabelStore
 from vsumgui.core.pipeline import Options, summarize
 from vsumgui.core.video import iter_keyframes, iter_samples, read_frame
 from vsumgui.ui import worker as workers
