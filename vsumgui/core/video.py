@@ -437,6 +437,7 @@ def iter_keyframes(
 
 
 SPARSE = 4  # sample interval, in frames, from which non-reference frames are skipped
+DEBLOCK_SKIPPED = ("h264", "hevc")  # decoders whose deblocking sparse sampling skips (iter_decoded)
 
 
 def _rgb(frame, rotation: int, size: tuple[int, int] | None) -> np.ndarray:
@@ -469,7 +470,14 @@ def iter_decoded(
     (`skip_frame = "NONREF"`: B-frames nothing refers to): H.264 and HEVC with B-frames, MPEG-2
     and MPEG-4 part 2 decode about half their frames; streams without such frames (x264
     ultrafast, VP8, VP9) or decoders that ignore the option decode every frame, which is just as
-    correct. A decoded frame is the sample of the grid times it is nearest to, and is yielded
+    correct. Sparse samples of H.264 and HEVC also skip the in-loop deblocking filter
+    (`skip_loop_filter`), a quarter of their decoding: the same frames, their block edges left
+    unsmoothed. Measured on 3 min of x264 "medium" 720p: decoding CPU 13.1 -> 10.0 s, samples
+    within 0.9 grey levels at 224x224, features at cosine 0.993 to a full decode on average; on
+    30 s, every method's importance curve at Spearman 0.975-0.992 to the full decode's, where
+    the same 30 s encoded by x264 "ultrafast" instead gives 0.960-0.992 (HEVC: features 0.984).
+    VP8 leans on its filter more (features 0.957 on the sample) and VP9's decoder ignores the
+    option, so both are decoded fully. Dense sampling decodes everything fully. A decoded frame is the sample of the grid times it is nearest to, and is yielded
     once, so times strictly increase. Times are the frame's presentation time minus the
     stream's start time (as OpenCV counts them), so files with a non-zero start time begin at 0;
     timestamps that start over (files joined end to end) continue from where they were.
@@ -500,6 +508,8 @@ def iter_decoded(
         if rate * SPARSE <= info.fps:
             with contextlib.suppress(Exception):  # a decoder without the option decodes every frame
                 cc.skip_frame = "NONREF"
+            if cc.name in DEBLOCK_SKIPPED:  # a quarter less decoding (see the docstring)
+                cc.options = {**cc.options, "skip_loop_filter": "all"}
         cc.thread_type = "AUTO"
         cc.thread_count = threads or decode_threads()
         base = float(stream.time_base or 0) or 1e-3
