@@ -201,15 +201,48 @@ _ROTATE = {90: cv2.ROTATE_90_CLOCKWISE, 180: cv2.ROTATE_180, 270: cv2.ROTATE_90_
 GAP = 0.5  # seconds: a decoded length this much short of the stated one is reported (and resumed)
 
 
+def _hurt(damage: dict, at: float | None = None) -> None:
+    """Count a packet or frame that could not be read in `damage` ("packets"; "at": the media
+    time of the first, when known)."""
+    damage["packets"] = damage.get("packets", 0) + 1
+    if at is not None:
+        damage.setdefault("at", at)
+
+
+def _demux(container, stream, damage: dict, when: Callable[[], float]) -> Iterator:
+    """The stream's packets, up to its end or to where the container cannot be read further
+    (counted in `damage` at `when()`: nothing after it is readable)."""
+    import av
+
+    packets = container.demux(stream)
+    while True:
+        try:
+            packet = next(packets)
+        except StopIteration:
+            return
+        except av.error.FFmpegError:
+            _hurt(damage, when())
+            return
+        yield packet
+
+
+def _decode(packet, damage: dict, when: Callable[[], float]) -> list:
+    """The packet's frames; none where it cannot be decoded (counted in `damage` at `when()`;
+    the next keyframe recovers, as FFmpeg does)."""
+    import av
+
+    try:
+        return packet.decode()
+    except av.error.FFmpegError:
+        _hurt(damage, when())
+        return []
+
+
 def _decode_after(path: Path, info: VideoInfo, after: float, damage: dict) -> Iterator[tuple[float, np.ndarray]]:
     """Frames (media time, upright RGB) after `after` seconds, decoded by PyAV past damaged
     packets as FFmpeg does: a packet that fails is counted in `damage["packets"]` (with the time
     of the first in `damage["at"]`) and skipped; the next keyframe recovers."""
     import av
-
-    def hurt(t: float) -> None:
-        damage["packets"] = damage.get("packets", 0) + 1
-        damage.setdefault("at", t)
 
     try:
         container = av.open(str(path))
@@ -222,21 +255,9 @@ def _decode_after(path: Path, info: VideoInfo, after: float, damage: dict) -> It
         if after > 0:
             with contextlib.suppress(av.error.FFmpegError):
                 container.seek(start + int(after / base), stream=stream, backward=True)
-        packets = container.demux(stream)
-        while True:
-            try:
-                packet = next(packets)
-            except StopIteration:
-                break
-            except av.error.FFmpegError:  # the container itself is damaged here: nothing more is readable
-                hurt(after)
-                break
-            try:
-                frames = packet.decode()
-            except av.error.FFmpegError:
-                hurt(after if packet.pts is None else max(after, (packet.pts - start) * base))
-                continue
-            for frame in frames:
+        for packet in _demux(container, stream, damage, lambda: after):
+            at = after if packet.pts is None else max(after, (packet.pts - start) * base)
+            for frame in _decode(packet, damage, lambda: at):
                 if frame.pts is None:
                     continue
                 t = (frame.pts - start) * base
@@ -245,7 +266,7 @@ def _decode_after(path: Path, info: VideoInfo, after: float, damage: dict) -> It
                 try:
                     rgb = frame.to_ndarray(format="rgb24")
                 except av.error.FFmpegError:
-                    hurt(t)
+                    _hurt(damage, t)
                     continue
                 if info.rotation in _ROTATE:
                     rgb = cv2.rotate(rgb, _ROTATE[info.rotation])
@@ -362,7 +383,7 @@ def iter_keyframes(
     kept = 0
     packets = 0
     end = 0.0
-    damaged, damaged_at = 0, None
+    damage: dict = {}
     offset, last = 0.0, -math.inf  # seconds added after a timestamp reset; the last packet's time
     try:
         container = av.open(str(path))
@@ -376,16 +397,7 @@ def iter_keyframes(
         base = float(stream.time_base or 0) or 1e-3
         start = stream.start_time if stream.start_time is not None else None
         report_every = max(1, int(info.fps * 2))
-        demuxed = container.demux(stream)
-        while True:
-            try:
-                packet = next(demuxed)
-            except StopIteration:
-                break
-            except av.error.FFmpegError:  # the container is damaged here: nothing more is readable
-                damaged += 1
-                damaged_at = end if damaged_at is None else damaged_at
-                break
+        for packet in _demux(container, stream, damage, lambda: end):
             if packet.pts is not None:
                 start = packet.pts if start is None else start
                 raw = (packet.pts - start) * base
@@ -399,13 +411,7 @@ def iter_keyframes(
                 check_cancel(cancel)
                 if progress:
                     progress("decoding", min(1.0, end / info.duration) if info.duration > 0 else 0.0)
-            try:
-                frames = packet.decode()
-            except av.error.FFmpegError:  # a damaged packet: the next keyframe recovers
-                damaged += 1
-                damaged_at = end if damaged_at is None else damaged_at
-                continue
-            for frame in frames:
+            for frame in _decode(packet, damage, lambda: end):
                 if frame.pts is None:
                     continue
                 t = max(0.0, (frame.pts - (start or 0)) * base + offset)
@@ -414,7 +420,7 @@ def iter_keyframes(
                 try:
                     rgb = frame.to_ndarray(format="rgb24")
                 except av.error.FFmpegError:
-                    damaged += 1
+                    _hurt(damage)
                     continue
                 next_t = _next_time(t, step)
                 if info.rotation in _ROTATE:
@@ -428,8 +434,8 @@ def iter_keyframes(
     if stats is not None:
         stats["n_frames"] = packets
         stats["end"] = end
-        stats["damaged"] = damaged
-        stats["damaged_at"] = damaged_at
+        stats["damaged"] = damage.get("packets", 0)
+        stats["damaged_at"] = damage.get("at")
     if kept == 0:
         raise VideoError(path, "no decodable keyframe (truncated or damaged file)")
     if progress:
@@ -498,8 +504,8 @@ def iter_decoded(
     except Exception:  # OpenCV opened it (probe did), PyAV cannot: OpenCV reads it
         yield from iter_samples(path, rate, size, progress, cancel, info, stats)
         return
-    kept = packets = decoded = damaged = 0
-    damaged_at = None
+    kept = packets = decoded = 0
+    damage: dict = {}
     end = last_t = -1.0
     offset = 0.0  # seconds added after a timestamp reset
     gap = 1.0 / info.fps  # the longest time between two decoded frames
@@ -521,16 +527,7 @@ def iter_decoded(
         report_every = max(1, int(info.fps * 2))
         if progress:
             progress("decoding", 0.0)  # the first word within a moment of starting (issue #20)
-        demuxed = container.demux(stream)
-        while True:
-            try:
-                packet = next(demuxed)
-            except StopIteration:
-                break
-            except av.error.FFmpegError:  # the container is damaged here: nothing more is readable
-                damaged += 1
-                damaged_at = max(last_t, 0.0) if damaged_at is None else damaged_at
-                break
+        for packet in _demux(container, stream, damage, lambda: max(last_t, 0.0)):
             if packet.size:
                 packets += 1
                 if packet.pts is not None:
@@ -541,13 +538,7 @@ def iter_decoded(
                     check_cancel(cancel)
                     if progress and info.duration > 0:
                         progress("decoding", min(1.0, max(last_t, 0.0) / info.duration))
-            try:
-                frames = packet.decode()
-            except av.error.FFmpegError:  # a damaged packet: the next frames recover
-                damaged += 1
-                damaged_at = max(last_t, 0.0) if damaged_at is None else damaged_at
-                continue
-            for frame in frames:
+            for frame in _decode(packet, damage, lambda: max(last_t, 0.0)):
                 decoded += 1
                 pts = frame.pts
                 if pts is not None and start is not None:
@@ -576,7 +567,7 @@ def iter_decoded(
                         try:
                             rgb = _rgb(pick[0], info.rotation, size)
                         except av.error.FFmpegError:
-                            damaged += 1
+                            _hurt(damage)
                         else:
                             kept += 1
                             yield Sample(pick[2], pick[1], rgb)
@@ -595,8 +586,8 @@ def iter_decoded(
         stats["decoded"] = decoded
         # the packets say where the stream ends; a tail that never decoded does not count
         stats["end"] = min(end, last_t + gap + 1.0 / info.fps) if end > 0 else last_t + 1.0 / info.fps
-        stats["damaged"] = damaged
-        stats["damaged_at"] = damaged_at
+        stats["damaged"] = damage.get("packets", 0)
+        stats["damaged_at"] = damage.get("at")
     if kept == 0:
         raise VideoError(path, "no decodable video frame (audio-only, truncated or damaged file)")
     if progress:
