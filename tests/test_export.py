@@ -757,10 +757,10 @@ def test_export_removes_what_a_killed_export_left(sample_summary, tmp_path):
         [*(p.name for p in mine), "big_buck_bunny_0_30-Scenes.csv", "big_buck_bunny_0_30-summary.json"])
 
 
-def test_pieces_are_cut_side_by_side_and_one_failure_stops_the_rest():
+def test_pieces_are_cut_side_by_side_and_one_failure_stops_the_rest(monkeypatch):
     """`_cut.each` runs the tasks at once (as many as cores), keeps their order, stops the
     others when one fails and raises that task's error, not the siblings' Cancelled."""
-    from vsumgui.core.cpu import cores
+    from vsumgui.core.cpu import cut_jobs
     from vsumgui.core.export._cut import each
 
     running, peak, lock = [0], [0], threading.Lock()
@@ -787,7 +787,7 @@ def test_pieces_are_cut_side_by_side_and_one_failure_stops_the_rest():
     reports = []
     fail = False
     assert each([1.0] * 6, task, reports.append, None) == [0, 1, 4, 9, 16, 25]
-    assert peak[0] == min(6, cores())
+    assert peak[0] == min(6, cut_jobs())
     assert reports == sorted(reports)  # each task's share only grows
     assert max(reports) == pytest.approx(49 / 50)
     fail, seen[:] = True, []
@@ -798,3 +798,7 @@ def test_pieces_are_cut_side_by_side_and_one_failure_stops_the_rest():
     cancel.set()
     with pytest.raises(Cancelled):
         each([1.0] * 3, task, None, cancel)
+    # a batch worker's share of the cores (VSUMGUI_THREADS) bounds the encoders it starts
+    monkeypatch.setenv("VSUMGUI_THREADS", "1")
+    fail, peak[0] = False, 0
+    assert each([1.0] * 4, task, None, None) == [0, 1, 4, 9] and peak[0] == 1

@@ -40,3 +40,10 @@ def inference_split(total: int | None = None) -> tuple[int, int]:
     total = total or inference_threads()
     calls = max(1, min(total, 4))
     return calls, max(1, total // calls)
+
+
+def cut_jobs() -> int:
+    """Segments an export cuts at once (each is an ffmpeg process of about one core): this
+    process's share of the cores, as for the backbone (VSUMGUI_THREADS; `vsumgui batch` gives
+    each worker its share, so N workers do not start N x cores encoders)."""
+    return inference_threads()

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, TypeVar
 
-from vsumgui.core.cpu import cores
+from vsumgui.core.cpu import cut_jobs
 from vsumgui.core.errors import Cancelled, VsumError, check_cancel
 from vsumgui.core.export import _media, _scenes
 from vsumgui.core.export._media import AAC, GUARD, MUXERS, SMART_CODECS, X264, Fraction, keyframe_before, quote
@@ -80,7 +80,8 @@ class _Stop(threading.Event):
 
 def each(weights: list[float], task: Callable[[int, Fraction, threading.Event], T], progress: Fraction | None,
          cancel: threading.Event | None) -> list[T]:
-    """task(i, progress_i, cancel_i) for every i, one task per core at a time; results in order.
+    """task(i, progress_i, cancel_i) for every i, one task per core at a time (cpu.cut_jobs);
+    results in order.
 
     Cutting a piece is mostly one ffmpeg process that uses a single core (a second of video
     re-encoded, a clip muxed), so pieces run side by side. Progress is the weighted sum of the
@@ -96,7 +97,7 @@ def each(weights: list[float], task: Callable[[int, Fraction, threading.Event], 
             if progress:
                 progress(sum(w * x for w, x in zip(weights, fracs)) / total)
 
-    with ThreadPoolExecutor(max_workers=max(1, min(len(weights), cores())),
+    with ThreadPoolExecutor(max_workers=max(1, min(len(weights), cut_jobs())),
                             thread_name_prefix="vsumgui-cut") as pool:
         futures = [pool.submit(task, i, lambda f, i=i: report(i, f), stop) for i in range(len(weights))]
         wait(futures, return_when=FIRST_EXCEPTION)
