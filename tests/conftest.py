@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 import pytest
@@ -31,6 +32,16 @@ def _isolated_dirs(tmp_path_factory):
             os.environ.pop(k, None)
         else:
             os.environ[k] = v
+
+
+@pytest.fixture(autouse=True)
+def _default_settings():
+    """Every test starts from the window's default settings: a test that moves the ratio slider
+    (saved in QSettings, under the session's config folder) must not change the next test's."""
+    yield
+    mod = sys.modules.get("vsumgui.ui.settings")
+    if mod is not None:
+        mod.settings().clear()
 
 
 @pytest.fixture(scope="session")
