@@ -245,11 +245,11 @@ def test_a_stopped_or_failed_job_writes_none_of_its_outputs(library, sample_summ
     cancel, told = threading.Event(), []
     real_tell, edl = batch._tell, next(n for n in listed if n.endswith(".edl"))
 
-    def tell(msg):
+    def tell(msg, worker=None):
         if msg["stage"] == "exporting" and (out / edl).read_bytes() != before[edl][0]:
             told.append(msg["frac"])
             cancel.set()
-        real_tell(msg)
+        real_tell(msg, worker)
 
     monkeypatch.setattr(batch, "_tell", tell)
     rec = batch.run_job(video, str(out), dataclasses.replace(OPTS, ratio=0.3), cancel=cancel)

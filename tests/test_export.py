@@ -798,6 +798,23 @@ def test_pieces_are_cut_side_by_side_and_one_failure_stops_the_rest(monkeypatch)
     cancel.set()
     with pytest.raises(Cancelled):
         each([1.0] * 3, task, None, cancel)
+    # Ctrl-C while waiting (the CLI cuts on its main thread): the running tasks stop, the queued never start
+    from vsumgui.core.export import _cut
+
+    real_wait = _cut.wait
+
+    def interrupted(fs, return_when=None):
+        if return_when is not None:
+            threading.Event().wait(0.02)  # the first tasks are running
+            raise KeyboardInterrupt
+        return real_wait(fs)
+
+    monkeypatch.setattr(_cut, "wait", interrupted)
+    seen[:] = []
+    with pytest.raises(KeyboardInterrupt):
+        each([1.0] * 40, task, None, None)
+    assert 0 < len(seen) <= cut_jobs()  # stopped where they were; nothing queued ran
+    monkeypatch.undo()
     # a batch worker's share of the cores (VSUMGUI_THREADS) bounds the encoders it starts
     monkeypatch.setenv("VSUMGUI_THREADS", "1")
     fail, peak[0] = False, 0

@@ -222,3 +222,22 @@ def test_suggestions_in_a_job_the_newest_label_change_wins(window, qtbot, monkey
     assert w.suggestions.shots == newest == real(w.summary, w.labels.profile, w.labels.store)
     assert first not in newest and second not in newest and w.timeline.suggested == newest
     assert threading.main_thread() not in threads
+
+
+def test_suggestions_of_an_older_summary_are_not_shown(window, qtbot, monkeypatch):
+    """A new summary numbers its shots anew: until its own suggestions come, the old ones are
+    not badged, and Tab does nothing (an index of the old summary could be past the new one's)."""
+    w = window
+    suggested(w, qtbot)
+    gate = threading.Event()
+    real = workers.suggestions
+    monkeypatch.setattr(workers, "suggestions", lambda *a, **k: gate.wait(30) and real(*a, **k))
+    fresh = w.summary.with_scores({})  # another Summary object of the same video
+    w.show_summary(fresh, fresh=True)
+    assert w.summary is fresh and w.suggestions.slot.busy
+    assert w.suggestions.shots == [] and w.timeline.suggested == [] and not w.next_suggestion_action.isEnabled()
+    here = w.timeline.position
+    w.suggestions.next()
+    assert w.timeline.position == here
+    gate.set()
+    assert len(suggested(w, qtbot)) == 3 and w.suggestions.of[0] is fresh

@@ -388,6 +388,7 @@ def run_job(video: Video, out: str, options: BatchOptions, event: str | None = N
     start = time.perf_counter()
     cancel = cancel if cancel is not None else threading.Event()
     name = _worker_name()
+    worker = _worker()  # here: the export reports from its cutting threads, where dask cannot tell
     ev, last = None, [0.0]
     if event:
         with contextlib.suppress(Exception):
@@ -404,7 +405,7 @@ def run_job(video: Video, out: str, options: BatchOptions, event: str | None = N
             with contextlib.suppress(Exception):
                 if ev.is_set():
                     cancel.set()
-        _tell({"worker": name, "video": video.path, "stage": stage, "frac": float(frac)})
+        _tell({"worker": name, "video": video.path, "stage": stage, "frac": float(frac)}, worker)
         check_cancel(cancel)
 
     def export_progress(stage: str, frac: float) -> None:
@@ -432,7 +433,9 @@ def run_job(video: Video, out: str, options: BatchOptions, event: str | None = N
         # is done; a cancel or failure before that leaves nothing and replaces nothing), and the
         # JSON is renamed into place right after them with no cancel point in between. So a
         # video whose JSON exists has all its files, and a stopped or failed job has written
-        # none (files of an earlier run stay as they were). The JSON's temporary name is not one
+        # none (files of an earlier run stay as they were). The one gap: the renames themselves
+        # (one per file) failing part way, as on a disk pulled out at that moment, leave the
+        # files renamed so far and no JSON, so the job is redone. The JSON's temporary name is not one
         # the export removes as a leftover of a killed export (`export.remove_leftovers`);
         # `sweep` removes it if this worker dies.
         with atomic_path(Path(out) / video.json_rel, suffix="-batch") as tmp:
@@ -471,11 +474,20 @@ def _worker_name() -> str:
         return "local"
 
 
-def _tell(msg: dict) -> None:
+def _worker():
+    """The dask worker running this task (None in-process). Found from the task's own thread
+    only: threads it starts do not carry dask's context."""
     with contextlib.suppress(Exception):
         from distributed import get_worker
 
-        get_worker().log_event(TOPIC, msg)
+        return get_worker()
+    return None
+
+
+def _tell(msg: dict, worker=None) -> None:
+    if worker is not None:
+        with contextlib.suppress(Exception):
+            worker.log_event(TOPIC, msg)
 
 
 # --- the run -------------------------------------------------------------------------------------

@@ -12,6 +12,7 @@ class Suggestions:
     def __init__(self, window) -> None:
         self.window = window
         self.shots: list[int] = []  # the shots whose label would teach the profile's model most
+        self.of: tuple | None = None  # (summary, profile) the shots were suggested for
         self.slot = JobSlot(window)  # one current job: a newer label change retires the older one
 
     def update(self) -> None:
@@ -20,24 +21,27 @@ class Suggestions:
         older change says nothing more (`JobSlot`)."""
         w = self.window
         if w.summary is not None and w.labels.can_label and w.labels.summary is w.summary:
+            of = (w.summary, w.labels.profile)
             self.slot.start(SuggestWorker(w.summary, w.labels.profile, w.labels.store),
-                            finished=self._show, failed=lambda _text: self._show([]))
+                            finished=lambda shots: self._show(shots, of), failed=lambda _text: self._show([], of))
             labelled = set(w.timeline.labels)
-            self._show([i for i in self.shots if i not in labelled])
+            # shots of another summary (a re-summary numbers its shots anew) or profile: none till the job ends
+            same = self.of is not None and self.of[0] is of[0] and self.of[1] == of[1]
+            self._show([i for i in self.shots if i not in labelled] if same else [], of)
         else:
             self.slot.retire()
-            self._show([])
+            self._show([], None)
 
-    def _show(self, shots: list[int]) -> None:
+    def _show(self, shots: list[int], of: tuple | None) -> None:
         w = self.window
-        self.shots = list(shots)
+        self.shots, self.of = list(shots), of
         w.timeline.set_suggestions(self.shots)
         w.next_suggestion_action.setEnabled(bool(self.shots))
 
     def retire(self) -> None:
         """Another video (or none): no suggestion of the previous one arrives later."""
         self.slot.retire()
-        self.shots = []
+        self.shots, self.of = [], None
 
     def stop(self) -> None:
         """The window is closing: cancel and wait for the job."""
@@ -46,7 +50,7 @@ class Suggestions:
     def next(self) -> None:
         """Tab: the playhead to the middle of the next suggested shot (after the playhead, wrapping)."""
         w = self.window
-        if not self.shots or w.summary is None:
+        if not self.shots or w.summary is None or self.of is None or self.of[0] is not w.summary:
             return
         mids = {i: float(w.summary.shot_secs[i].mean()) for i in self.shots}
         here = w.timeline.position

@@ -97,14 +97,21 @@ def each(weights: list[float], task: Callable[[int, Fraction, threading.Event], 
             if progress:
                 progress(sum(w * x for w, x in zip(weights, fracs)) / total)
 
-    with ThreadPoolExecutor(max_workers=max(1, min(len(weights), cut_jobs())),
-                            thread_name_prefix="vsumgui-cut") as pool:
+    def halt() -> None:
+        stop.set()  # the running ones return at their next check (ffmpeg killed); the queued never start
+        for f in futures:
+            f.cancel()
+
+    with ThreadPoolExecutor(max_workers=workers(len(weights)), thread_name_prefix="vsumgui-cut") as pool:
         futures = [pool.submit(task, i, lambda f, i=i: report(i, f), stop) for i in range(len(weights))]
-        wait(futures, return_when=FIRST_EXCEPTION)
+        try:
+            wait(futures, return_when=FIRST_EXCEPTION)
+        except BaseException:  # Ctrl-C in the CLI: nothing may go on cutting into the scratch folder
+            halt()
+            wait(futures)
+            raise
         if any(f.done() and f.exception() for f in futures):
-            stop.set()  # the running ones return at their next check; the queued ones never start
-            for f in futures:
-                f.cancel()
+            halt()
         wait(futures)
     errors = [f.exception() for f in futures if not f.cancelled() and f.exception() is not None]
     check_cancel(cancel)
@@ -112,6 +119,18 @@ def each(weights: list[float], task: Callable[[int, Fraction, threading.Event], 
     if real or errors:
         raise (real or errors)[0]
     return [f.result() for f in futures]
+
+
+def workers(tasks: int) -> int:
+    """Tasks `each` runs at once."""
+    return max(1, min(tasks, cut_jobs()))
+
+
+def threads(tasks: int) -> int:
+    """FFmpeg threads (decoder and encoder) for each of `tasks` tasks run side by side: the
+    process's share of the cores split among them, so that N encoders side by side do not each
+    start x264's 1.5 threads per core (N times the threads and the memory)."""
+    return max(1, cut_jobs() // workers(tasks))
 
 
 def cut_all(job: Job, cut: str | None, progress: Fraction | None, cancel: threading.Event | None) -> list[Piece]:
@@ -226,9 +245,10 @@ def matched(job: Job) -> list[str]:
 def encode(job: Job, s: float, e: float, dst: Path, enc: list[str], what: str, progress: Fraction | None,
            cancel: threading.Event | None) -> None:
     """Re-encode the source's frames shown in [s, e) (media seconds) to an MPEG-TS."""
-    _media.run_ffmpeg([*seek(job, s - GUARD / job.rate), "-t", f"{e - s:.6f}", "-map", "0:v:0",
-                "-an", "-sn", "-dn", "-fps_mode", "passthrough", *enc, "-f", "mpegts", str(dst)],
-               e - s, what, progress, cancel)
+    n = ["-threads", str(threads(len(job.frames)))]  # pieces are encoded side by side (cut_all)
+    _media.run_ffmpeg([*n, *seek(job, s - GUARD / job.rate), "-t", f"{e - s:.6f}", "-map", "0:v:0",
+                       "-an", "-sn", "-dn", "-fps_mode", "passthrough", *enc, *n, "-f", "mpegts", str(dst)],
+                      e - s, what, progress, cancel)
 
 
 def dts(shown: list[float], j: int, d: int, frame: float) -> float:

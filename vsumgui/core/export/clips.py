@@ -44,6 +44,7 @@ class Clips(Exporter):
         def finish(i: int, frac: Fraction, stop: threading.Event) -> None:
             if pieces[i].file is not None:  # keyframe mode: the stream copy is the clip
                 place(pieces[i].file, temps[i])
+                frac(1.0)
             else:
                 mux(job, [pieces[i]], temps[i], outs[i].suffix.lower(), frac, stop)
 

@@ -48,7 +48,8 @@ def suggest(features: np.ndarray, shot_idx: np.ndarray, shot_secs: np.ndarray, l
     ev = np.array([model.evidence(features[a:b]).mean() for a, b in shot_idx])
     length = shot_secs[:, 1] - shot_secs[:, 0]
     alike = lk._sigmoid((lk.cosines(x, x).astype(np.float64) - model.thr) / model.temp)
-    reach = alike @ length / max(length.sum(), 1e-9)
+    # no numpy matrix product here: it runs in a Qt worker thread, where OpenBLAS crashed (likes.cosines)
+    reach = (alike * length).sum(axis=1) / max(length.sum(), 1e-9)
     gain = ((1.0 - np.abs(ev)) * reach)[free]
     mid = shot_secs.mean(axis=1)[free]
     spacing = max(float(shot_secs[-1, 1] - shot_secs[0, 0]), 1e-9) / (2 * n)
