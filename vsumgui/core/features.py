@@ -25,7 +25,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-import h5py
 import numpy as np
 
 from vsumgui.core import backbones, paths, shots
@@ -124,6 +123,8 @@ def _read_cache(path: Path, video_path: str) -> Features | None:
     """The cached features, or None when absent or unreadable (then the file is removed)."""
     if not path.exists():
         return None
+    import h5py  # here: not before the first progress line of a summary (issue #20)
+
     try:
         with h5py.File(path, "r") as f:
             a = f.attrs
@@ -160,6 +161,8 @@ def write_cache(feats: Features, path: Path | None = None) -> Path:
     The HDF5 file is built in memory and written with one plain write: HDF5 failing on a
     full disk raises RuntimeError from its close and can crash the interpreter at exit, while
     a plain write raises OSError, which `atomic_path` turns into a clear VsumError."""
+    import h5py
+
     path = path or cache_path(feats.key, feats.backbone, feats.sample_rate, feats.sampling)
     image = io.BytesIO()
     with h5py.File(image, "w") as f:

@@ -425,9 +425,10 @@ def summarize(
     loading = _Methods(opts, cancel)  # loads (importing torch) while the video decodes
 
     def report(stage: str, frac: float) -> None:
-        loading.start()  # once decoding has begun: the import holds the interpreter's lock a while
         if progress:
             progress(stage, frac)
+        # once decoding has begun and its first word is out: the import holds the interpreter's lock a while
+        loading.start()
 
     partials = None
     if partial is not None:

