@@ -727,6 +727,32 @@ def test_smart_cut_of_hard_sources(hard, name, copied, tmp_path, caplog):
             assert c.streams.video[0].codec_context.name == s.streams.video[0].codec_context.name
 
 
+def test_smart_cut_parts_say_the_source_profile(tmp_path):
+    """Every part of a smart cut, re-encoded or copied, is in the source's profile (x264's
+    ultrafast alone would write Main into a High stream)."""
+    from vsumgui.core.export._cut import cut_all
+    from vsumgui.core.export._media import ffmpeg_exe
+    from vsumgui.core.video import probe
+
+    src = tmp_path / "high.mp4"  # x264's default preset: High profile, 8x8 transforms, B-frames
+    subprocess.run([ffmpeg_exe(), "-v", "error", *_V, "-c:v", "libx264", "-g", "10", "-sc_threshold", "0",
+                    "-pix_fmt", "yuv420p", str(src)], check=True)
+    with av.open(str(src)) as s:
+        want = s.streams.video[0].codec_context.profile
+    assert want == "High"
+    job = Job(probe(src), SEGMENTS, tmp_path / "out", cut="smart")
+    job.out_dir.mkdir()
+    try:
+        parts = [path for p in cut_all(job, None, None, None) for path, _ in p.parts]
+        encoded = [p for p in parts if p.name.endswith(("-h.ts", "-t.ts"))]
+        assert encoded and len(encoded) < len(parts)
+        for part in parts:
+            with av.open(str(part)) as c:
+                assert c.streams.video[0].codec_context.profile == want, part.name
+    finally:
+        job.cleanup()
+
+
 def test_export_removes_what_a_killed_export_left(sample_summary, tmp_path):
     """A killed export leaves its scratch folder and hidden .part files: the next export into the
     folder removes them (only names this program makes), unless an export there still runs."""
