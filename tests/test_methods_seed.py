@@ -338,9 +338,9 @@ def test_a_sixth_method_is_one_file(tmp_path, monkeypatch, split):
 
 
 def test_model_cache_is_bounded_and_keeps_the_recent(monkeypatch):
-    from vsumgui.core.methods.trained import ModelCache
+    from vsumgui.core.lru import LRU
 
-    cache = ModelCache(limit=2)
+    cache = LRU(limit=2)
     for k in ("a", "b"):
         cache.put((k,), (k, None))
     assert cache.get(("a",)) == ("a", None)  # a used: b is now the oldest

@@ -387,8 +387,8 @@ def run_job(video: Video, out: str, options: BatchOptions, event: str | None = N
     protect(video.path)  # no output may replace the video itself
     start = time.perf_counter()
     cancel = cancel if cancel is not None else threading.Event()
-    name = _worker_name()
     worker = _worker()  # here: the export reports from its cutting threads, where dask cannot tell
+    name = str(worker.address) if worker is not None else "local"  # the client shows the scheduler's name
     ev, last = None, [0.0]
     if event:
         with contextlib.suppress(Exception):
@@ -463,15 +463,6 @@ def run_job(video: Video, out: str, options: BatchOptions, event: str | None = N
 def _one_line(text: str, path: str) -> str:
     text = " ".join(str(text).split())
     return text[len(path) + 2:] if text.startswith(path + ": ") else text
-
-
-def _worker_name() -> str:
-    try:
-        from distributed import get_worker
-
-        return str(get_worker().address)  # the client shows the scheduler's name for it
-    except Exception:
-        return "local"
 
 
 def _worker():

@@ -26,6 +26,18 @@ class Cancelled(VsumError):
         super().__init__("cancelled")
 
 
+class Either(threading.Event):
+    """A cancel flag set by the caller's flag (`outer`) or by its own `set()`: work a caller
+    cancels stops, and so does work its siblings stop (a failed one, a method that cannot load)."""
+
+    def __init__(self, outer: threading.Event | None) -> None:
+        super().__init__()
+        self.outer = outer
+
+    def is_set(self) -> bool:
+        return super().is_set() or (self.outer is not None and self.outer.is_set())
+
+
 def check_cancel(cancel: threading.Event | None) -> None:
     """Raise Cancelled if the cancel flag is set."""
     if cancel is not None and cancel.is_set():

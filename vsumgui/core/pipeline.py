@@ -14,7 +14,7 @@ from typing import Callable
 import numpy as np
 
 from vsumgui.core import backbones, features as feat, memo, methods, shots as shotmod
-from vsumgui.core.errors import Cancelled, VsumError, check_cancel, check_number
+from vsumgui.core.errors import Cancelled, Either, VsumError, check_cancel, check_number
 from vsumgui.core.select import MODES, Selection, Selector
 from vsumgui.core.video import Progress, VideoInfo, check_rate
 
@@ -259,19 +259,6 @@ def _duration(path: str | os.PathLike) -> float:
         return 0.0
 
 
-class _Either:
-    """A cancel flag set by the caller's flag or by our own (duck-types threading.Event for check_cancel)."""
-
-    def __init__(self, outer: threading.Event | None) -> None:
-        self.outer, self.own = outer, threading.Event()
-
-    def is_set(self) -> bool:
-        return self.own.is_set() or (self.outer is not None and self.outer.is_set())
-
-    def set(self) -> None:
-        self.own.set()
-
-
 class _Methods:
     """The chosen methods, resolved in a thread: importing the methods (and torch) and reading
     their checkpoints takes seconds, which decoding does not wait for. An unknown or untrained
@@ -279,7 +266,7 @@ class _Methods:
 
     def __init__(self, opts: Options, cancel: threading.Event | None) -> None:
         self.opts = opts
-        self.stop = _Either(cancel)
+        self.stop = Either(cancel)
         self.chosen: list[methods.Method] = []
         self.error: BaseException | None = None
         self.thread: threading.Thread | None = None

@@ -483,7 +483,8 @@ def iter_decoded(
     30 s, every method's importance curve at Spearman 0.975-0.992 to the full decode's, where
     the same 30 s encoded by x264 "ultrafast" instead gives 0.960-0.992 (HEVC: features 0.984).
     VP8 leans on its filter more (features 0.957 on the sample) and VP9's decoder ignores the
-    option, so both are decoded fully. Dense sampling decodes everything fully. A decoded frame is the sample of the grid times it is nearest to, and is yielded
+    option, so both are decoded fully. Dense sampling decodes everything fully. A decoded frame
+    is the sample of the grid times it is nearest to, and is yielded
     once, so times strictly increase. Times are the frame's presentation time minus the
     stream's start time (as OpenCV counts them), so files with a non-zero start time begin at 0;
     timestamps that start over (files joined end to end) continue from where they were.

@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Callable, TypeVar
 
 from vsumgui.core.cpu import cut_jobs
-from vsumgui.core.errors import Cancelled, VsumError, check_cancel
+from vsumgui.core.errors import Cancelled, Either, VsumError, check_cancel
 from vsumgui.core.export import _media, _scenes
 from vsumgui.core.export._media import AAC, GUARD, MUXERS, SMART_CODECS, X264, Fraction, keyframe_before, quote
 from vsumgui.core.export.base import Job
@@ -67,17 +67,6 @@ def piece(job: Job, i: int, progress: Fraction | None, cancel: threading.Event |
 T = TypeVar("T")
 
 
-class _Stop(threading.Event):
-    """Set by the caller's cancel or by a failed sibling task."""
-
-    def __init__(self, outer: threading.Event | None) -> None:
-        super().__init__()
-        self.outer = outer
-
-    def is_set(self) -> bool:
-        return super().is_set() or (self.outer is not None and self.outer.is_set())
-
-
 def each(weights: list[float], task: Callable[[int, Fraction, threading.Event], T], progress: Fraction | None,
          cancel: threading.Event | None) -> list[T]:
     """task(i, progress_i, cancel_i) for every i, one task per core at a time (cpu.cut_jobs);
@@ -89,7 +78,7 @@ def each(weights: list[float], task: Callable[[int, Fraction, threading.Event], 
     total = sum(weights) or 1.0
     fracs = [0.0] * len(weights)
     lock = threading.Lock()
-    stop = _Stop(cancel)
+    stop = Either(cancel)
 
     def report(i: int, f: float) -> None:
         with lock:
@@ -115,9 +104,8 @@ def each(weights: list[float], task: Callable[[int, Fraction, threading.Event], 
         wait(futures)
     errors = [f.exception() for f in futures if not f.cancelled() and f.exception() is not None]
     check_cancel(cancel)
-    real = [e for e in errors if not isinstance(e, Cancelled)]
-    if real or errors:
-        raise (real or errors)[0]
+    if errors:  # a sibling's error, not the Cancelled it caused in the others
+        raise next((e for e in errors if not isinstance(e, Cancelled)), errors[0])
     return [f.result() for f in futures]
 
 
@@ -239,7 +227,7 @@ def matched(job: Job) -> list[str]:
         # smaller at the same CRF, no block edges), and in High the 8x8 transform, so the parts
         # say High as the source does (without it x264 writes Main)
         params = [*(["8x8dct=1"] if profile == "high" else []), *(["b-pyramid=normal"] if d >= 2 else [])]
-        bf = ["-bf", str(min(d, 1) if d < 2 else 3)]
+        bf = ["-bf", str(d if d < 2 else 3)]
         lvl = ["-level:v", f"{m.level // 10}.{m.level % 10}"] if m.level else []
         return ["-c:v", "libx264", "-preset", SMART_PRESET, "-crf", "16", "-profile:v", profile, *lvl,
                 "-pix_fmt", "yuv420p", *bf, "-deblock", "0:0",

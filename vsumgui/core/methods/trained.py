@@ -9,7 +9,6 @@ trainer (`trainer/`) needs nothing else.
 from __future__ import annotations
 
 import os
-from collections import OrderedDict
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -19,43 +18,15 @@ from torch import nn
 
 from vsumgui.core import checkpoints, nn as vnn
 from vsumgui.core.errors import VsumError
+from vsumgui.core.lru import LRU
 from vsumgui.core.methods.base import Method, MethodScores
 
 WINDOW = 200  # samples a network sees at once, in training and at inference (CTVSUM §5.3)
 
 
-class ModelCache:
-    """Loaded models by checkpoint file (and the features they score), the least recently used
-    evicted beyond `limit`: the GUI summarizes many videos with one checkpoint, and every
-    Personalize of ViSP makes a new one."""
-
-    def __init__(self, limit: int = 8) -> None:
-        self.limit = limit
-        self._items: OrderedDict[tuple, tuple] = OrderedDict()
-
-    def __len__(self) -> int:
-        return len(self._items)
-
-    def __contains__(self, key: tuple) -> bool:
-        return key in self._items
-
-    def get(self, key: tuple) -> tuple | None:
-        if key not in self._items:
-            return None
-        self._items.move_to_end(key)
-        return self._items[key]
-
-    def put(self, key: tuple, value: tuple) -> None:
-        self._items[key] = value
-        self._items.move_to_end(key)
-        while len(self._items) > self.limit:
-            self._items.popitem(last=False)
-
-    def clear(self) -> None:
-        self._items.clear()
-
-
-MODELS = ModelCache()
+# loaded models by checkpoint file (and the features they score): the GUI summarizes many videos
+# with one checkpoint, and every Personalize of ViSP makes a new one
+MODELS = LRU(8)
 
 
 def world() -> tuple[int, int, int]:

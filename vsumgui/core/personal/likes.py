@@ -35,8 +35,6 @@ content changes rank.
 from __future__ import annotations
 
 import os
-import threading
-from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -46,6 +44,7 @@ import torch
 from vsumgui.core import checkpoints
 from vsumgui.core.errors import VsumError
 from vsumgui.core.labels import KEEP, SKIP
+from vsumgui.core.lru import LRU
 
 METHOD = "likes"
 WEIGHT = 5.0  # the expert's full say, in standard deviations of the pretrained curve
@@ -127,8 +126,7 @@ class Likes:
                    str(ck.header["data"]["base"]), float(hp["weight"]))
 
 
-_cache: OrderedDict[tuple, Likes] = OrderedDict()
-_cache_lock = threading.Lock()
+_models = LRU(CACHED)
 
 
 def load_cached(path: Path, backbone: str, dim: int) -> Likes:
@@ -143,19 +141,10 @@ def load_cached(path: Path, backbone: str, dim: int) -> Likes:
     except OSError:
         return Likes.load(path, backbone, dim)  # says why, as without the cache
     key = (str(path.absolute()), st.st_mtime_ns, st.st_size, st.st_ino, backbone, int(dim))
-    with _cache_lock:
-        model = _cache.get(key)
-        if model is not None:
-            _cache.move_to_end(key)
-            return model
-    model = Likes.load(path, backbone, dim)  # outside the lock: another thread's hit need not wait
-    with _cache_lock:
-        for old in [k for k in _cache if k[0] == key[0] and k[1:4] != key[1:4]]:
-            del _cache[old]  # an older version of this file is never asked for again
-        _cache[key] = model
-        _cache.move_to_end(key)
-        while len(_cache) > CACHED:
-            _cache.popitem(last=False)
+    model = _models.get(key)
+    if model is None:
+        model = Likes.load(path, backbone, dim)
+        _models.put(key, model)
     return model
 
 
