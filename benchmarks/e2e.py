@@ -11,7 +11,7 @@ and preset asked, then looped by stream copy to --minutes). x264 "medium" writes
 Each run times, side by side: OpenCV reading every frame (grab + retrieve, as a player or a
 naive summarizer would), then `python -m vsumgui summarize VIDEO --no-cache -q` as a new process
 (imports, backbone load, decoding, features, shots, scores, selection: what a user waits for;
-the ONNX graph is exported beforehand, as on any day after the first), then OpenCV again. The
+the ONNX graphs are exported beforehand, as on any day after the first), then OpenCV again. The
 ratio divides the summary by the mean of the two OpenCV runs around it, so a change of load on a
 shared machine shows in the figures; the load average is printed beside each.
 """
@@ -105,11 +105,12 @@ def main() -> None:
     ap.add_argument("--keep", type=Path, help="keep the built file here (reused when it exists)")
     ap.add_argument("--runs", type=int, default=1, help="repeat the side-by-side runs")
     args = ap.parse_args()
-    from vsumgui.core import backbones
+    from vsumgui.core import backbones, pipeline
     from vsumgui.core.cpu import cores, decode_threads
     from vsumgui.core.video import probe
 
-    model = backbones.get(backbones.DEFAULT).load()  # exports the ONNX graph the first time
+    pipeline.prepare()  # exports the ONNX graphs the first time
+    model = backbones.get(backbones.DEFAULT)
     with tempfile.TemporaryDirectory() as tmp:
         path = args.video or args.keep or Path(tmp) / f"e2e.{'webm' if args.codec == 'vp9' else 'mp4'}"
         if not path.exists():

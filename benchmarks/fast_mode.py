@@ -47,9 +47,9 @@ def main() -> None:
     ap.add_argument("--minutes", type=float, default=10)
     args = ap.parse_args()
     at_start = load_average()
-    from vsumgui.core import backbones
+    from vsumgui.core import pipeline
 
-    backbones.get(backbones.DEFAULT).load()
+    pipeline.prepare()  # the ONNX graphs, exported the first time
     import ruptures  # noqa: F401  (one-time import, not part of either figure)
 
     timed(SAMPLE, True)  # warm-up: first calls into PyAV and OpenCV

@@ -32,8 +32,8 @@ def main() -> None:
         os.environ["VSUMGUI_CACHE_DIR"] = str(Path(tmp) / "cache")  # a cold feature cache
         os.environ["VSUMGUI_DATA_DIR"] = str(Path(tmp) / "data")
         os.environ["XDG_CONFIG_HOME"] = str(Path(tmp) / "config")
-        subprocess.run([sys.executable, "-c", "from vsumgui.core import backbones as b; b.get(b.DEFAULT).load()"],
-                       check=True)  # the model file, in a process of its own (this one stays cold)
+        subprocess.run([sys.executable, "-c", "from vsumgui.core import pipeline; pipeline.prepare()"],
+                       check=True)  # the graphs, in a process of its own (this one stays cold)
         video = looped(args.minutes, Path(tmp) / "long.webm", height=args.height)
 
         from PySide6.QtWidgets import QApplication

@@ -41,10 +41,10 @@ def main() -> None:
     ap.add_argument("--codec", choices=("h264", "vp8"), default="h264")
     ap.add_argument("--keep", type=Path, help="keep the built video here (reused when present)")
     args = ap.parse_args()
-    from vsumgui.core import backbones
+    from vsumgui.core import pipeline
     from vsumgui.core.video import probe
 
-    backbones.get(backbones.DEFAULT).load()
+    pipeline.prepare()  # the ONNX graphs, exported the first time
     with tempfile.TemporaryDirectory() as tmp:
         path = args.keep or Path(tmp) / "long.mkv"
         start = time.perf_counter()

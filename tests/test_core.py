@@ -297,7 +297,7 @@ def test_scoring_threads_are_restored_for_every_thread(monkeypatch):
 
     from vsumgui.core import nn as vnn
 
-    monkeypatch.setattr(vnn, "DEFAULT_THREADS", 2)  # a count above one even where OMP_NUM_THREADS=1
+    monkeypatch.setattr(vnn, "default_threads", lambda: 2)  # a count above one even where OMP_NUM_THREADS=1
     torch.set_num_threads(2)
     seen: dict[str, int] = {}
     inside, left = threading.Event(), threading.Event()

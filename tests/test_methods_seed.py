@@ -331,10 +331,14 @@ def test_a_sixth_method_is_one_file(tmp_path, monkeypatch, split):
     m = methods.create("mine", out)
     s = m.score(x, "efficientnet-lite0").scores
     assert s.shape == (len(x),) and np.isfinite(s).all() and ((0 < s) & (s < 1)).all()
-    one = x[:WINDOW]  # one window: scored by the model as it is
+    one = x[:WINDOW]  # one window: scored by the model as it is (run by ONNX Runtime, exported)
+    ck = checkpoints.load(out)
+    model = methods.method_class("mine").build_model(ck.dim, ck.hparams)
+    model.load_state_dict(ck.model)
     with torch.no_grad():
-        direct = m.model(torch.from_numpy(one)[None])[0].double().numpy()
+        direct = model.eval()(torch.from_numpy(one)[None])[0].double().numpy()
     np.testing.assert_allclose(m.score(one, "efficientnet-lite0").scores, direct, rtol=1e-5)
+    assert m.runtime == "onnx"
 
 
 def test_model_cache_is_bounded_and_keeps_the_recent(monkeypatch):

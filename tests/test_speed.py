@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
+import sys
+import tempfile
 import threading
+from pathlib import Path
 
 import imageio_ffmpeg
 import numpy as np
@@ -408,3 +412,116 @@ def test_sparse_decoding_keeps_the_features(media_dir, name):
     else:  # the filter was skipped indeed: the same frames, not the same pixels
         assert cos.min() < 0.9999
     assert np.abs(np.stack([s.rgb for s in sparse]).astype(int) - [full[s.index].rgb for s in sparse]).mean() < 2.0
+
+
+TRAINED = ("ctvsum", "csum", "chd", "visp", "trim")
+
+
+@pytest.fixture(scope="module")
+def long_features() -> np.ndarray:
+    """450 samples: three interleaved groups of 150 for a 200-sample window (core/nn.grouped)."""
+    return np.random.default_rng(3).normal(size=(450, 1280)).astype(np.float32)
+
+
+@pytest.mark.parametrize("name", TRAINED)
+def test_methods_on_onnx_match_torch(name, long_features, monkeypatch):
+    """Issue #20: the methods' networks run on ONNX Runtime (exported once per checkpoint) and
+    give torch's scores and components."""
+    from vsumgui.core import methods
+
+    monkeypatch.setenv("VSUMGUI_RUNTIME", "torch")
+    ref = methods.create(name)
+    want = ref.score(long_features, "efficientnet-lite0")
+    monkeypatch.setenv("VSUMGUI_RUNTIME", "onnx")
+    fast = methods.create(name)
+    got = fast.score(long_features, "efficientnet-lite0")
+    assert (ref.runtime, fast.runtime) == ("torch", "onnx") and fast.onnx_path().exists()
+    assert got.scores.shape == (len(long_features),)
+    np.testing.assert_allclose(got.scores, want.scores, rtol=0, atol=1e-5)
+    for k, v in want.components.items():
+        if v is None:
+            assert got.components[k] is None
+        else:
+            np.testing.assert_allclose(got.components[k], v, rtol=0, atol=1e-5)
+    assert np.std(got.scores) > 1e-3  # a network that scores: not one constant
+
+
+def test_summary_runs_without_torch(sample_video, long_features):
+    """Once the graphs are exported, `vsumgui summarize` never imports torch, and its summary is
+    the one torch's runtime gives."""
+    from vsumgui.core import pipeline
+
+    pipeline.prepare()  # exports what the session has not exported yet
+    script = ("import json, sys\nfrom vsumgui.cli import main\n"
+              f"code = main(['summarize', {str(sample_video)!r}, '--no-cache', '--json', sys.argv[1]])\n"
+              "print(json.dumps({'code': code, 'torch': 'torch' in sys.modules, "
+              "'onnxscript': 'onnxscript' in sys.modules}))\n")
+    runs = {}
+    for rt in ("onnx", "torch"):
+        out = Path(tempfile.mkdtemp()) / f"{rt}.json"
+        env = dict(os.environ, VSUMGUI_RUNTIME=rt)
+        done = subprocess.run([sys.executable, "-c", script, str(out)], env=env, capture_output=True, text=True,
+                              timeout=300)
+        assert done.returncode == 0, done.stderr
+        runs[rt] = json.loads(done.stdout.strip().splitlines()[-1]), json.loads(out.read_text())
+    assert runs["onnx"][0] == {"code": 0, "torch": False, "onnxscript": False}
+    assert runs["torch"][0] == {"code": 0, "torch": True, "onnxscript": False}
+    a, b = runs["onnx"][1], runs["torch"][1]
+    assert set(a["methods"]) == set(b["methods"]) >= set(TRAINED)
+    for name in TRAINED:
+        np.testing.assert_allclose(a["methods"][name]["scores"], b["methods"][name]["scores"], rtol=0, atol=1e-4)
+    assert a["selection"]["segments"] == b["selection"]["segments"]
+
+
+def test_damaged_method_graph_is_made_again(long_features):
+    from vsumgui.core import methods
+    from vsumgui.core.methods import trained
+
+    m = methods.create("csum")
+    want = m.score(long_features, "efficientnet-lite0").scores
+    m.onnx_path().write_bytes(b"not an onnx graph")
+    trained.MODELS.clear()
+    again = methods.create("csum")
+    np.testing.assert_allclose(again.score(long_features, "efficientnet-lite0").scores, want, rtol=0, atol=1e-6)
+    assert again.runtime == "onnx" and again.onnx_path().stat().st_size > 100_000
+
+
+def test_a_graph_belongs_to_its_checkpoint_bytes(tmp_path):
+    """A retrained checkpoint at the same path gets a graph of its own; a copy shares one."""
+    import shutil
+
+    from vsumgui.core import checkpoints, methods
+
+    src = checkpoints.demo_path("trim")
+    a, b = tmp_path / "a.pt", tmp_path / "b.pt"
+    shutil.copy(src, a)
+    shutil.copy(src, b)
+    assert methods.create("trim", a).onnx_path() == methods.create("trim", b).onnx_path()
+    ck = checkpoints.load(b)
+    ck.header["epoch"] += 1
+    checkpoints.save(b, ck)
+    assert methods.create("trim", a).onnx_path() != methods.create("trim", b).onnx_path()
+
+
+def test_networks_are_torch_modules_built_without_torch_at_import():
+    """A method file imports without torch (`vnn.Network`); its network is a torch module."""
+    import copy
+
+    script = ("import sys\nfrom vsumgui.core import methods\nmethods.names()\n"
+              "print('torch' in sys.modules)\n")
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0 and done.stdout.strip() == "False", done.stderr
+
+    import torch
+
+    from vsumgui.core.methods.chd import Attn, CHDModel
+
+    model = CHDModel(16, {"d_model": 8, "dropout": 0.0})
+    assert isinstance(model, CHDModel) and isinstance(model, torch.nn.Module)
+    assert isinstance(model.context, Attn) and isinstance(model.context, torch.nn.Module)
+    assert {k.split(".")[0] for k in model.state_dict()} == {"proj", "context", "select"}
+    twin = copy.deepcopy(model)
+    x = torch.randn(2, 5, 16)
+    with torch.no_grad():
+        assert torch.equal(model.eval()(x)[0], twin.eval()(x)[0])
+    assert type(model) is type(CHDModel(16, {"d_model": 8, "dropout": 0.0}))  # one torch class, made once

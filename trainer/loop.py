@@ -163,7 +163,7 @@ def fit(
     if distributed and device.type == "cpu":  # the processes share the cores
         torch.set_num_threads(max(1, (os.cpu_count() or 1) // int(os.environ.get("LOCAL_WORLD_SIZE", size))))
     else:  # a thread born while another one scored with few threads would inherit their count
-        torch.set_num_threads(vnn.DEFAULT_THREADS)
+        torch.set_num_threads(vnn.default_threads())
 
     def report(stage: str, frac: float, info: dict) -> None:
         if progress and lead:

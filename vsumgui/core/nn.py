@@ -1,17 +1,81 @@
-"""Torch building blocks shared by the trainable methods (Qt-free, no training loop here)."""
+"""Torch building blocks shared by the trainable methods (Qt-free, no training loop here).
+
+Importing this module (or a method file) does not import torch: `torch`, `nn` and `F` here are
+stand-ins that import the real module at their first use, and a network class derives from
+`Network`, which becomes a `torch.nn.Module` when it is first built. A summary whose methods
+run from their exported ONNX graphs (`methods.trained`) then never loads torch (2.4 s of CPU
+time at start, issue #20); training, personalization and export load it as they use it.
+"""
 
 from __future__ import annotations
 
 import contextlib
+import importlib
 import math
-from typing import Callable, Iterator
+from functools import lru_cache
+from types import ModuleType
+from typing import Any, Callable, Iterator, TypeVar
 
-import torch
-import torch.nn.functional as F
-from torch import nn
+import numpy as np
 
 
-DEFAULT_THREADS = torch.get_num_threads()  # the process's count (cores, or OMP_NUM_THREADS)
+class _Lazy:
+    """A module imported at its first attribute access (no library does this for a name alone:
+    `importlib.util.LazyLoader` would put a half-made torch into sys.modules for every library)."""
+
+    def __init__(self, name: str) -> None:
+        self._name = name
+
+    def __getattr__(self, attr: str) -> Any:
+        module = importlib.import_module(self._name)
+        self.__dict__.update(_module=module)
+        return getattr(module, attr)
+
+    def __repr__(self) -> str:
+        return f"<lazy module {self._name!r}>"
+
+
+torch: ModuleType = _Lazy("torch")  # type: ignore[assignment]
+nn: ModuleType = _Lazy("torch.nn")  # type: ignore[assignment]
+F: ModuleType = _Lazy("torch.nn.functional")  # type: ignore[assignment]
+
+
+def loaded() -> bool:
+    """True once torch has been imported in this process (by anything)."""
+    import sys
+
+    return "torch" in sys.modules
+
+
+class Network:
+    """The base of a method's network: written like a `torch.nn.Module` subclass (`__init__`
+    calling `super().__init__()`, `forward`), it is one when built. The class statement needs no
+    torch; the first instance makes (once) the subclass `(cls, torch.nn.Module)` and returns an
+    instance of it, so `isinstance(model, cls)` and `isinstance(model, torch.nn.Module)` hold."""
+
+    def __new__(cls, *args: Any, **kwargs: Any) -> Any:
+        real = _torch_class(cls)
+        return super().__new__(real)
+
+
+N = TypeVar("N", bound=type)
+
+
+@lru_cache(maxsize=None)
+def _torch_class(cls: N) -> N:
+    import torch as _torch
+
+    if issubclass(cls, _torch.nn.Module):
+        return cls
+    return type(cls.__name__, (cls, _torch.nn.Module), {"__module__": cls.__module__,
+                                                         "__qualname__": cls.__qualname__,
+                                                         "__doc__": cls.__doc__})
+
+
+@lru_cache(maxsize=None)
+def default_threads() -> int:
+    """The process's torch thread count (cores, or OMP_NUM_THREADS), read once."""
+    return torch.get_num_threads()
 
 
 @contextlib.contextmanager
@@ -23,14 +87,15 @@ def few_threads(n: int = 1) -> Iterator[None]:
     a thread the system has set aside (measured: 2-10x slower on 2 busy cores). With OpenMP the
     count belongs to the calling thread, so other threads keep theirs; the exit restores the
     process default, never a value read on entry (a thread born inside another thread's block
-    would read 1 and keep it). Threads that must not inherit a small count set `DEFAULT_THREADS`
+    would read 1 and keep it). Threads that must not inherit a small count set `default_threads()`
     themselves (`trainer.loop.fit`).
     """
-    torch.set_num_threads(max(1, min(n, DEFAULT_THREADS)))
+    default = default_threads()
+    torch.set_num_threads(max(1, min(n, default)))
     try:
         yield
     finally:
-        torch.set_num_threads(DEFAULT_THREADS)
+        torch.set_num_threads(default)
 
 
 def encoder(d_model: int, heads: int, d_inner: int, layers: int, dropout: float = 0.0) -> nn.TransformerEncoder:
@@ -86,8 +151,12 @@ def scale_rows(x: torch.Tensor, dim: int = -1) -> tuple[torch.Tensor, torch.Tens
     return (x - lo) / span.clamp_min(1e-6), ok.squeeze(dim)
 
 
-def grouped(fn: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor, window: int) -> torch.Tensor:
-    """Apply a sequence model `fn` ((1, L, D) -> (1, L, ...)) to (T, D) at inference.
+A = TypeVar("A")  # a torch tensor or a numpy array
+
+
+def grouped(fn: Callable[[A], A], x: A, window: int) -> A:
+    """Apply a sequence model `fn` ((1, L, D) -> (1, L, ...)) to (T, D) at inference (torch
+    tensors or numpy arrays alike).
 
     Training sees `window` samples spread over the whole video, so a long video is cut into
     interleaved groups (every g-th sample, g = ceil(T / window)) that each span the whole
@@ -101,6 +170,7 @@ def grouped(fn: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor, window:
     for r in range(g):
         part = fn(x[r::g][None])[0]
         if out is None:
-            out = part.new_empty((t, *part.shape[1:]))
+            shape = (t, *part.shape[1:])
+            out = np.empty(shape, part.dtype) if isinstance(part, np.ndarray) else part.new_empty(shape)
         out[r::g] = part
     return out

@@ -259,6 +259,33 @@ def _duration(path: str | os.PathLike) -> float:
         return 0.0
 
 
+def first_use(chosen: list[methods.Method], opts: Options, stop: threading.Event | None = None) -> None:
+    """Imports, checkpoints, exported graphs and first calls of shots and scores, done on a few
+    random samples (about a second of CPU; the first time a checkpoint is used, its export too).
+    Failures are left to the real work."""
+    dim = backbones.get(opts.backbone).dim or 16
+    x = np.random.default_rng(0).normal(size=(40, dim)).astype(np.float32)
+    try:
+        shotmod.segment(x, opts.sample_rate, opts.shots)
+    except Exception:  # noqa: S110 - the real segmentation says what is wrong
+        pass
+    for m in chosen:
+        if stop is not None and stop.is_set():
+            return
+        try:
+            m.score(x, opts.backbone)
+        except Exception:  # noqa: S110 - the real scoring says what is wrong
+            pass
+
+
+def prepare(opts: Options | None = None) -> None:
+    """Do the first-use work of a summary now: the backbone's network and every chosen method's
+    (their ONNX graphs exported when missing), so that the next summary runs as on any later day."""
+    opts = opts or Options()
+    backbones.get(opts.backbone).load()
+    first_use(resolve_methods(opts.methods, opts.checkpoints), opts)
+
+
 class _Methods:
     """The chosen methods, resolved in a thread: importing the methods (and torch) and reading
     their checkpoints takes seconds, which decoding does not wait for. An unknown or untrained
@@ -294,21 +321,7 @@ class _Methods:
             self._warm()
 
     def _warm(self) -> None:
-        """Imports, checkpoints and first calls (about a second of CPU) done on a few random
-        samples while the video decodes, not after it. Failures are left to the real work."""
-        dim = backbones.get(self.opts.backbone).dim or 16
-        x = np.random.default_rng(0).normal(size=(40, dim)).astype(np.float32)
-        try:
-            shotmod.segment(x, self.opts.sample_rate, self.opts.shots)
-        except Exception:  # noqa: S110 - the real segmentation says what is wrong
-            pass
-        for m in self.chosen:
-            if self.stop.is_set():
-                return
-            try:
-                m.score(x, self.opts.backbone)
-            except Exception:  # noqa: S110 - the real scoring says what is wrong
-                pass
+        first_use(self.chosen, self.opts, self.stop)
 
     def get(self) -> list[methods.Method]:
         self.start(warm=False)

@@ -9,19 +9,17 @@ importing torch), else with torch in channels-last layout. Both give the same fe
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import logging
 import os
 import threading
-import warnings
 from abc import ABC, abstractmethod
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable
 
 import numpy as np
 
-from vsumgui.core import cpu, paths
+from vsumgui.core import cpu, paths, runtime
 from vsumgui.core.errors import VsumError
 
 if TYPE_CHECKING:
@@ -31,8 +29,7 @@ log = logging.getLogger(__name__)
 
 _REGISTRY: dict[str, type["Backbone"]] = {}
 _INSTANCES: dict[str, "Backbone"] = {}
-RUNTIMES = ("onnx", "torch")
-ONNX_FORMAT = 1  # bump when the exported graph changes (inputs, outputs, opset)
+ONNX_FORMAT = 2  # bump when the exported graph changes (inputs, outputs, opset)
 TOLERANCE = 1e-4  # largest |onnx - torch| allowed, relative to the largest |feature|
 
 
@@ -86,10 +83,7 @@ class Backbone(ABC):
         return self._run is not None
 
     def _load(self) -> Callable[[np.ndarray], np.ndarray]:
-        want = os.environ.get("VSUMGUI_RUNTIME", "").lower() or "onnx"
-        if want not in RUNTIMES:
-            raise VsumError(f"VSUMGUI_RUNTIME must be one of {', '.join(RUNTIMES)}, not {want!r}")
-        if want == "onnx":
+        if runtime.wanted() == "onnx":
             try:
                 run = self._onnx()
                 self.runtime = "onnx"
@@ -127,53 +121,20 @@ class Backbone(ABC):
             self.export_onnx(path)
         # whole batches in parallel, few threads each (see cpu.inference_split)
         self.workers, intra = cpu.inference_split(self.threads())
-        opts = ort.SessionOptions()
-        opts.intra_op_num_threads = intra
-        opts.inter_op_num_threads = 1
-        # idle worker threads spinning would take CPU from the decoding threads
-        opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
         providers = ["CPUExecutionProvider"]
         if os.environ.get("VSUMGUI_DEVICE", "").lower() != "cpu" and "CUDAExecutionProvider" in \
                 ort.get_available_providers():  # onnxruntime-gpu installed and a GPU present (untested here)
             providers.insert(0, "CUDAExecutionProvider")
             self.workers = 1  # one stream of batches keeps a GPU busy; the CPU decodes
-        try:
-            session = ort.InferenceSession(str(path), opts, providers=providers)
-        except Exception:  # a damaged file: rebuilt once
-            with contextlib.suppress(OSError):
-                os.unlink(path)
-            self.export_onnx(path)
-            session = ort.InferenceSession(str(path), opts, providers=providers)
+        session = runtime.session(path, intra, providers, rebuild=lambda: self.export_onnx(path))
         self.device = "cuda" if "CUDAExecutionProvider" in session.get_providers() else "cpu"
-        name = session.get_inputs()[0].name
-
-        def run(frames: np.ndarray) -> np.ndarray:
-            return session.run(None, {name: frames})[0]
-
-        return run
+        return runtime.runner(session)
 
     def export_onnx(self, path: Path) -> None:
         """Export `build()` to ONNX (atomically), keeping it only if it matches torch."""
-        import onnxruntime as ort
-        import torch
-
-        from vsumgui.core.atomic import atomic_path
-
-        model = self.build().eval()
         w, h = self.input_size
         probe = np.random.default_rng(0).integers(0, 256, (2, h, w, 3), dtype=np.uint8)
-        with torch.inference_mode():
-            want = model(torch.from_numpy(probe)).numpy()
-        os.makedirs(os.path.dirname(path), exist_ok=True)
-        with atomic_path(path) as tmp, warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # the exporter's notes on constant folding are not for users
-            torch.onnx.export(model, (torch.from_numpy(probe),), str(tmp), input_names=["frames"],
-                              output_names=["features"], dynamic_axes={"frames": {0: "n"}, "features": {0: "n"}},
-                              opset_version=17, dynamo=False)
-            got = ort.InferenceSession(str(tmp), providers=["CPUExecutionProvider"]).run(None, {"frames": probe})[0]
-            err = float(np.abs(got - want).max() / max(float(np.abs(want).max()), 1e-12))
-            if got.shape != want.shape or not err <= TOLERANCE:
-                raise RuntimeError(f"the ONNX graph differs from torch (relative error {err:.2e})")
+        runtime.export(self.build().eval(), [probe, probe[:1]], path, {0: "n"}, TOLERANCE)
 
 
 def register(cls: type[Backbone]) -> type[Backbone]:

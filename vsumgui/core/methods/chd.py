@@ -41,16 +41,13 @@ from __future__ import annotations
 import math
 from typing import Any
 
-import torch
-import torch.nn.functional as F
-from torch import nn
-
 from vsumgui.core import nn as vnn
 from vsumgui.core.methods.base import register
 from vsumgui.core.methods.trained import TrainedMethod
+from vsumgui.core.nn import F, Network, nn, torch
 
 
-class Attn(nn.Module):
+class Attn(Network):
     """The generic attention layer (Eqs. 1-4, Fig. 3): (alpha (B, K, L), Z (B, K, d))."""
 
     def __init__(self, d: int, dropout: float) -> None:
@@ -76,7 +73,7 @@ class Attn(nn.Module):
         return alpha, self.norm2(f + z if residual else f)
 
 
-class CHDModel(nn.Module):
+class CHDModel(Network):
     """The highlight selector h = F(V)."""
 
     def __init__(self, dim: int, hp: dict[str, Any]) -> None:

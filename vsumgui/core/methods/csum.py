@@ -46,13 +46,10 @@ from __future__ import annotations
 import math
 from typing import Any
 
-import torch
-import torch.nn.functional as F
-from torch import nn
-
 from vsumgui.core import nn as vnn
 from vsumgui.core.methods.base import register
 from vsumgui.core.methods.trained import TrainedMethod
+from vsumgui.core.nn import F, Network, nn, torch
 
 
 def halving_topk(x: torch.Tensor, s: torch.Tensor, k: int, alpha: float = 1.0,
@@ -96,7 +93,7 @@ def subvideo_embedding(u: torch.Tensor, n: int) -> torch.Tensor:
     return vnn.unit(windows).mean(1)
 
 
-class CSUMModel(nn.Module):
+class CSUMModel(Network):
     """g (score predictor) and h (projector)."""
 
     def __init__(self, dim: int, hp: dict[str, Any]) -> None:

@@ -52,13 +52,11 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-import torch
-import torch.nn.functional as F
-from torch import nn
 
 from vsumgui.core import nn as vnn
 from vsumgui.core.methods.base import MethodScores, minmax, register, smooth
 from vsumgui.core.methods.trained import TrainedMethod
+from vsumgui.core.nn import F, Network, nn, torch
 
 A = 0.1
 EPS = 1e-3
@@ -89,7 +87,7 @@ def align_uniform(x: np.ndarray, a: float = A, z: np.ndarray | None = None) -> t
     return align, uniform
 
 
-class CTVSUMModel(nn.Module):
+class CTVSUMModel(Network):
     """G (contrastive refinement) and H (uniqueness filter)."""
 
     def __init__(self, dim: int, hp: dict[str, Any]) -> None:
@@ -190,17 +188,21 @@ class CTVSUM(TrainedMethod):
                      + float(hp["lambda2"]) * uniq + float(hp["lambda3"]) * filt)
         return total, {k: v.detach() for k, v in parts.items()}
 
+    @classmethod
+    def frame_output(cls, model: CTVSUMModel, x: torch.Tensor) -> torch.Tensor:
+        """(1, L, d + 1): G's refined z, then H = sigmoid(uniqueness logit) in the last column."""
+        z, logits = model(x)
+        return torch.cat([z, torch.sigmoid(logits)[..., None]], -1)
+
     def _score(self, features: np.ndarray) -> MethodScores:
         x = features.astype(np.float64)
         x /= np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12)
         a_param = float((self.header or {}).get("hparams", {}).get("a", A))
-        if self.model is None:
+        if self.run is None:
             align, uniform = align_uniform(x)
             a, u = minmax(align), minmax(uniform)
             return MethodScores(smooth(a * u + EPS, SIGMA), {"align": a, "uniform": u, "unique": None})
-        with torch.inference_mode():
-            z = vnn.grouped(self.model.embed, torch.from_numpy(features), self.window)
-            h = torch.sigmoid(vnn.grouped(self.model.filter_logits, z, self.window))
-        align, uniform = align_uniform(x, a_param, z.double().numpy())
-        a, u, r = minmax(align), minmax(uniform), minmax(h.double().numpy())
+        out = self.infer(features)
+        align, uniform = align_uniform(x, a_param, out[:, :-1])
+        a, u, r = minmax(align), minmax(uniform), minmax(out[:, -1])
         return MethodScores(smooth(a * u * r + EPS, SIGMA), {"align": a, "uniform": u, "unique": r})

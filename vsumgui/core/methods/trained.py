@@ -4,24 +4,42 @@
 A method file then holds only its paper: the model (`build_model`), the loss (`loss`), the
 per-frame output the scores are made of (`frame_output`) and the documented choices. The
 trainer (`trainer/`) needs nothing else.
+
+Scoring runs the network with ONNX Runtime: the first use of a checkpoint exports
+`frame_output` of its model to the user cache (`<cache>/models/<method>-<tag>.onnx`, with
+the checkpoint's header beside it as JSON), checked against torch; later processes read those
+two files and never import torch (issue #20). The tag covers the checkpoint's bytes and the
+code of the method, so a retrained checkpoint or a changed method is exported anew. Where the
+export fails (or VSUMGUI_RUNTIME=torch), torch runs the model.
 """
 
 from __future__ import annotations
 
+import contextlib
+import json
+import logging
 import os
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, Callable, ClassVar
 
 import numpy as np
-import torch
-from torch import nn
 
-from vsumgui.core import checkpoints, nn as vnn
+from vsumgui.core import checkpoints, memo, nn as vnn, paths, runtime
+from vsumgui.core.atomic import atomic_path
 from vsumgui.core.errors import VsumError
 from vsumgui.core.lru import LRU
 from vsumgui.core.methods.base import Method, MethodScores
+from vsumgui.core.nn import nn, torch
+
+if TYPE_CHECKING:
+    import torch as _torch
+
+log = logging.getLogger(__name__)
 
 WINDOW = 200  # samples a network sees at once, in training and at inference (CTVSUM §5.3)
+ONNX_FORMAT = 1  # bump when the exported graphs change (inputs, outputs, opset)
+TOLERANCE = 1e-4  # largest |onnx - torch| of an exported method, relative to its largest |output|
+KEEP_GRAPHS = 4  # exported graphs kept per method (a user's, the demo's, a few recent trainings)
 
 
 # loaded models by checkpoint file (and the features they score): the GUI summarizes many videos
@@ -34,7 +52,7 @@ def world() -> tuple[int, int, int]:
     return int(os.environ.get("RANK", 0)), int(os.environ.get("WORLD_SIZE", 1)), int(os.environ.get("LOCAL_RANK", 0))
 
 
-def resolve_device(spec: str) -> tuple[torch.device, str | None]:
+def resolve_device(spec: str) -> tuple["_torch.device", str | None]:
     """(device, message for the user or None). `auto`: CUDA when available, else the CPU."""
     spec = (spec or "auto").strip().lower()
     _, size, local = world()
@@ -81,7 +99,8 @@ class TrainedMethod(Method):
             self.checkpoint, self.checkpoint_source = Path(checkpoint), "given"
         elif checkpoint is None:
             self.checkpoint, self.checkpoint_source = checkpoints.find(self.name)
-        self.model: nn.Module | None = None  # the trained model, loaded on first use
+        self.run: Callable[[np.ndarray], np.ndarray] | None = None  # the network, loaded on first use
+        self.runtime = ""  # what runs it: "onnx" or "torch"
         self.header: dict[str, Any] | None = None
         self._loaded_for: tuple[str | None, int] | None = None
 
@@ -102,14 +121,12 @@ class TrainedMethod(Method):
 
     def score(self, features: np.ndarray, backbone: str | None = None) -> MethodScores:
         features = self.check(features)
-        if self.checkpoint is None:
-            return self._score(features)
-        self._load(features.shape[1], backbone)
-        with vnn.few_threads(1):
-            return self._score(features)
+        if self.checkpoint is not None:
+            self._load(features.shape[1], backbone)
+        return self._score(features)
 
     def _load(self, dim: int, backbone: str | None) -> None:
-        """Load the checkpoint once (and check it fits these features).
+        """Load the network once (and check that the checkpoint fits these features).
 
         A checkpoint that was found automatically (user or demo) but fits other features is
         set aside for these features when the method can score without one (CTVSUM falls
@@ -119,36 +136,117 @@ class TrainedMethod(Method):
             return
         st = self.checkpoint.stat() if self.checkpoint.is_file() else None
         key = ((self.name, self.checkpoint_source, str(self.checkpoint.resolve()), st.st_mtime_ns, st.st_size,
-                backbone, dim) if st else None)
+                backbone, dim, runtime.wanted()) if st else None)
         got = MODELS.get(key) if key else None
-        if got is not None:
-            self.model, self.header = got
-            self._loaded_for = (backbone, dim)
-            return
+        if got is None:
+            got = self._open(dim, backbone)
+            if key:
+                MODELS.put(key, got)
+        self.run, self.runtime, self.header = got
+        self._loaded_for = (backbone, dim)
+
+    def _open(self, dim: int, backbone: str | None) -> tuple[Callable | None, str, dict | None]:
+        """(run, runtime, header) of the checkpoint: its exported graph when there is one, else the
+        checkpoint read by torch (and exported for the next time); (None, "", None) when set aside."""
+        graph = self.onnx_path() if runtime.wanted() == "onnx" else None
+        if graph is not None and graph.exists() and graph.with_suffix(".json").exists():
+            try:
+                header = json.loads(graph.with_suffix(".json").read_text())
+                if self._fits(checkpoints.Checkpoint(header, {}, path=self.checkpoint), dim, backbone):
+                    run = runtime.runner(runtime.session(graph, 1))
+                    with contextlib.suppress(OSError):
+                        os.utime(graph)  # recently used: kept when older graphs are removed
+                    return run, "onnx", header
+                return None, "", None
+            except VsumError:
+                raise
+            except Exception as e:  # a damaged cache entry: made again from the checkpoint
+                log.info("%s: cached graph not used (%s)", self.name, e)
         ckpt = checkpoints.load(self.checkpoint)
-        ckpt.check(method=self.name)
-        try:
-            ckpt.check(backbone=backbone, dim=dim)
-        except VsumError:
-            if self.checkpoint_source in ("user", "demo") and not self.needs_checkpoint:
-                self.model, self.header, self._loaded_for = None, None, (backbone, dim)
-                if key:
-                    MODELS.put(key, (None, None))
-                return
-            raise
+        if not self._fits(ckpt, dim, backbone):
+            return None, "", None
         model = self.build_model(ckpt.dim, {**self.hparams, **ckpt.hparams})
         try:
             model.load_state_dict(ckpt.model)
         except RuntimeError as e:
             raise VsumError(f"{self.checkpoint}: weights do not fit the {self.name} model "
                             f"({str(e).splitlines()[0]})") from e
-        self.model = model.to(resolve_device(self.device)[0]).eval()
-        self.header, self._loaded_for = ckpt.header, (backbone, dim)
-        if key:
-            MODELS.put(key, (self.model, self.header))
+        model = model.to(resolve_device(self.device)[0]).eval()
+        if graph is not None:
+            try:
+                self.export_onnx(model, ckpt.header, graph)
+                return runtime.runner(runtime.session(graph, 1)), "onnx", ckpt.header
+            except Exception as e:  # an operation the exporter lacks (a user's method): torch runs it
+                log.info("%s: not exported to ONNX (%s); running torch", self.name, e)
+        return self._torch_runner(model, threads=1), "torch", ckpt.header
+
+    def _fits(self, ckpt: checkpoints.Checkpoint, dim: int, backbone: str | None) -> bool:
+        """Whether the checkpoint scores these features (False: set aside, see `_load`)."""
+        ckpt.check(method=self.name)
+        try:
+            ckpt.check(backbone=backbone, dim=dim)
+        except VsumError:
+            if self.checkpoint_source in ("user", "demo") and not self.needs_checkpoint:
+                return False
+            raise
+        return True
+
+    def onnx_path(self) -> Path:
+        """Where the checkpoint's exported graph is cached (its header beside it, as .json)."""
+        tag = memo.tag(self.name, self.checkpoint.read_bytes(), memo.source(type(self)), memo.source(vnn),
+                       memo.source(__name__), str(ONNX_FORMAT))
+        return paths.cache_dir() / "models" / f"{self.name}-{tag}.onnx"
+
+    @classmethod
+    def export_onnx(cls, model: "_torch.nn.Module", header: dict[str, Any], path: Path) -> None:
+        """Export `frame_output` of `model` (a free window length) and the header beside it."""
+        class Output(nn.Module):
+            def __init__(self) -> None:
+                super().__init__()
+                self.model = model
+
+            def forward(self, x: "_torch.Tensor") -> "_torch.Tensor":
+                return cls.frame_output(self.model, x)
+
+        rng = np.random.default_rng(0)
+        probes = [rng.standard_normal((1, n, int(header["dim"]))).astype(np.float32) for n in (37, 1, 200)]
+        runtime.export(Output().eval(), probes, path, {1: "length"}, TOLERANCE, dynamo=True)
+        with atomic_path(path.with_suffix(".json")) as tmp:
+            tmp.write_text(json.dumps(header, sort_keys=True))
+        # the graphs of older checkpoints (every training run makes one): the recently used stay
+        graphs = sorted(path.parent.glob(f"{cls.name}-*.onnx"), key=_mtime, reverse=True)
+        for old in graphs[KEEP_GRAPHS:]:
+            for f in (old, old.with_suffix(".json")):
+                with contextlib.suppress(OSError):
+                    f.unlink()
+
+    @classmethod
+    def _torch_runner(cls, model: "_torch.nn.Module", threads: int | None = None) -> Callable[[np.ndarray], np.ndarray]:
+        """`frame_output` of a torch model as a function of numpy windows; with `threads`, run with
+        at most that many torch threads (see `vnn.few_threads`), else with the caller's."""
+        device = next(model.parameters()).device
+
+        def run(x: np.ndarray) -> np.ndarray:
+            with torch.inference_mode():
+                return cls.frame_output(model, torch.from_numpy(x).to(device)).float().cpu().numpy()
+
+        if threads is None:
+            return run
+
+        def few(x: np.ndarray) -> np.ndarray:
+            with vnn.few_threads(threads):
+                return run(x)
+
+        return few
+
+    def infer(self, features: np.ndarray) -> np.ndarray:
+        """(T, ...) float64 output of the loaded network on (T, D) features, in interleaved groups
+        of at most `window` samples that span the whole video, like its training windows
+        (core/nn.grouped)."""
+        return vnn.grouped(self.run, np.ascontiguousarray(features, np.float32), self.window).astype(np.float64)
 
     def _score(self, features: np.ndarray) -> MethodScores:
-        return MethodScores(self.frame_scores(self.model, features, self.window))
+        return MethodScores(self.infer(features))
 
     # --- the paper's parts, in each method's file ---
     network: ClassVar[type[nn.Module]]  # made as network(dim, hparams), keeps hparams as `.hp`
@@ -178,10 +276,13 @@ class TrainedMethod(Method):
 
     @classmethod
     def frame_scores(cls, model: nn.Module, features: np.ndarray, window: int) -> np.ndarray:
-        """(T,) scores of (T, D) features: the network sees interleaved groups of at most `window`
-        samples that span the whole video, like its training windows (core/nn.grouped)."""
-        device = next(model.parameters()).device
-        x = torch.from_numpy(np.asarray(features, np.float32)).to(device)
-        with torch.inference_mode():
-            s = vnn.grouped(lambda w: cls.frame_output(model, w), x, window)
-        return s.double().cpu().numpy()
+        """(T,) scores of (T, D) features by a torch model (a personalized one, or in training),
+        windowed as at inference (`infer`)."""
+        return vnn.grouped(cls._torch_runner(model), np.asarray(features, np.float32), window).astype(np.float64)
+
+
+def _mtime(path: Path) -> float:
+    try:
+        return path.stat().st_mtime
+    except OSError:  # removed meanwhile (another process pruned it)
+        return 0.0

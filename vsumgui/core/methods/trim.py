@@ -51,12 +51,10 @@ from __future__ import annotations
 
 from typing import Any
 
-import torch
-from torch import nn
-
 from vsumgui.core import nn as vnn
 from vsumgui.core.methods.base import register
 from vsumgui.core.methods.trained import TrainedMethod
+from vsumgui.core.nn import Network, nn, torch
 
 _SD_FLOOR = 1e-4
 
@@ -121,7 +119,7 @@ def sinkhorn_w2(x: torch.Tensor, y: torch.Tensor, a: torch.Tensor | None = None,
     return loss(a.float(), x / k, b.float(), y / k) * 2.0 * s  # geomloss's cost is |x - y|^2 / 2
 
 
-class TRIMModel(nn.Module):
+class TRIMModel(Network):
     """Conv1D(k=3) -> FC -> FC -> FC -> sigmoid; `stage` (1 or 2) is set by TRIM.begin_epoch."""
 
     def __init__(self, dim: int, hp: dict[str, Any]) -> None:

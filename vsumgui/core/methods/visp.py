@@ -50,13 +50,10 @@ from __future__ import annotations
 
 from typing import Any
 
-import torch
-import torch.nn.functional as F
-from torch import nn
-
 from vsumgui.core import nn as vnn
 from vsumgui.core.methods.base import register
 from vsumgui.core.methods.trained import TrainedMethod
+from vsumgui.core.nn import F, Network, nn, torch
 
 _TINY = 1e-6
 
@@ -69,7 +66,7 @@ def binary_concrete(alpha: torch.Tensor, lam: float, eps: torch.Tensor | None = 
     return torch.sigmoid((eps.log() - torch.log1p(-eps) + alpha) / lam)
 
 
-class ViSPModel(nn.Module):
+class ViSPModel(Network):
     """The summarizer Theta (frame logits) and the video encoder E (pretraining only)."""
 
     def __init__(self, dim: int, hp: dict[str, Any]) -> None:
