@@ -39,12 +39,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import torch
 
 from vsumgui.core import checkpoints
 from vsumgui.core.errors import VsumError
 from vsumgui.core.labels import KEEP, SKIP
 from vsumgui.core.lru import LRU
+from vsumgui.core.nn import torch  # imported when a fit or a similarity runs, not with the window
 
 METHOD = "likes"
 WEIGHT = 5.0  # the expert's full say, in standard deviations of the pretrained curve

@@ -8,11 +8,10 @@ from pathlib import Path
 from typing import Callable
 
 import numpy as np
-import torch
-from scipy.stats import spearmanr
 
 from vsumgui.core import methods
 from vsumgui.core.errors import check_cancel
+from vsumgui.core.nn import torch  # imported by a fit, not with the window
 from vsumgui.core.personal.store import VISP, no_labels
 
 STEPS = 40
@@ -111,6 +110,8 @@ def finetune(model, videos: list[tuple[np.ndarray, np.ndarray]], window: int, se
 def _rank_kept(model, data, window: int) -> float:
     """The lowest Spearman correlation, over the videos, of the unlabelled samples' scores to the
     pretrained ones (1 when a video has too few unlabelled samples to rank)."""
+    from scipy.stats import spearmanr  # a second of imports the window does not wait for
+
     model.eval()
     worst = 1.0
     for x, _, y, base, _ in data:
