@@ -525,3 +525,29 @@ def test_networks_are_torch_modules_built_without_torch_at_import():
     with torch.no_grad():
         assert torch.equal(model.eval()(x)[0], twin.eval()(x)[0])
     assert type(model) is type(CHDModel(16, {"d_model": 8, "dropout": 0.0}))  # one torch class, made once
+
+
+def test_a_network_the_exporter_cannot_take_runs_on_torch_once_tried(long_features, monkeypatch):
+    """A graph that cannot be exported (or differs from torch) leaves the method on torch, and a
+    marker spares later processes the attempt."""
+    from vsumgui.core import methods, runtime
+    from vsumgui.core.methods import trained
+
+    def refuse(*a, **k):
+        raise RuntimeError("the ONNX graph differs from torch")
+
+    trained.MODELS.clear()
+    m = methods.create("visp")
+    graph = m.onnx_path()
+    for f in (graph, graph.with_suffix(".json"), graph.with_suffix(".failed")):
+        f.unlink(missing_ok=True)
+    monkeypatch.setattr(runtime, "export", refuse)
+    want = m.score(long_features, "efficientnet-lite0").scores
+    assert m.runtime == "torch" and graph.with_suffix(".failed").exists() and not graph.exists()
+    trained.MODELS.clear()
+    monkeypatch.setattr(runtime, "export", lambda *a, **k: pytest.fail("tried again"))
+    again = methods.create("visp")
+    np.testing.assert_allclose(again.score(long_features, "efficientnet-lite0").scores, want, rtol=0, atol=0)
+    assert again.runtime == "torch"
+    graph.with_suffix(".failed").unlink()
+    trained.MODELS.clear()

@@ -172,12 +172,16 @@ class TrainedMethod(Method):
             raise VsumError(f"{self.checkpoint}: weights do not fit the {self.name} model "
                             f"({str(e).splitlines()[0]})") from e
         model = model.to(resolve_device(self.device)[0]).eval()
-        if graph is not None:
+        failed = graph.with_suffix(".failed") if graph is not None else None
+        if graph is not None and not failed.exists():
             try:
                 self.export_onnx(model, ckpt.header, graph)
                 return runtime.runner(runtime.session(graph, 1)), "onnx", ckpt.header
             except Exception as e:  # an operation the exporter lacks (a user's method): torch runs it
                 log.info("%s: not exported to ONNX (%s); running torch", self.name, e)
+                if not isinstance(e, (OSError, ImportError)):  # not a full disk or a missing package:
+                    with contextlib.suppress(OSError):  # later processes do not try again
+                        failed.write_text(f"{type(e).__name__}: {e}\n")
         return self._torch_runner(model, threads=1), "torch", ckpt.header
 
     def _fits(self, ckpt: checkpoints.Checkpoint, dim: int, backbone: str | None) -> bool:
@@ -216,7 +220,7 @@ class TrainedMethod(Method):
         # the graphs of older checkpoints (every training run makes one): the recently used stay
         graphs = sorted(path.parent.glob(f"{cls.name}-*.onnx"), key=_mtime, reverse=True)
         for old in graphs[KEEP_GRAPHS:]:
-            for f in (old, old.with_suffix(".json")):
+            for f in (old, old.with_suffix(".json"), old.with_suffix(".failed")):
                 with contextlib.suppress(OSError):
                     f.unlink()
 
