@@ -549,5 +549,12 @@ def test_a_network_the_exporter_cannot_take_runs_on_torch_once_tried(long_featur
     again = methods.create("visp")
     np.testing.assert_allclose(again.score(long_features, "efficientnet-lite0").scores, want, rtol=0, atol=0)
     assert again.runtime == "torch"
+    # a marker left by another torch: this one tries again
+    graph.with_suffix(".failed").write_text("torch 0.0: RuntimeError: the ONNX graph differs from torch\n")
+    trained.MODELS.clear()
+    monkeypatch.undo()
+    third = methods.create("visp")
+    np.testing.assert_allclose(third.score(long_features, "efficientnet-lite0").scores, want, rtol=0, atol=1e-5)
+    assert third.runtime == "onnx" and graph.exists()
     graph.with_suffix(".failed").unlink()
     trained.MODELS.clear()

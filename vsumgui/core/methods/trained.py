@@ -173,7 +173,8 @@ class TrainedMethod(Method):
                             f"({str(e).splitlines()[0]})") from e
         model = model.to(resolve_device(self.device)[0]).eval()
         failed = graph.with_suffix(".failed") if graph is not None else None
-        if graph is not None and not failed.exists():
+        tried = f"torch {torch.__version__}: "  # another torch may export what this one could not
+        if graph is not None and not _starts(failed, tried):
             try:
                 self.export_onnx(model, ckpt.header, graph)
                 return runtime.runner(runtime.session(graph, 1)), "onnx", ckpt.header
@@ -181,7 +182,8 @@ class TrainedMethod(Method):
                 log.info("%s: not exported to ONNX (%s); running torch", self.name, e)
                 if not isinstance(e, (OSError, ImportError)):  # not a full disk or a missing package:
                     with contextlib.suppress(OSError):  # later processes do not try again
-                        failed.write_text(f"{type(e).__name__}: {e}\n")
+                        failed.parent.mkdir(parents=True, exist_ok=True)
+                        failed.write_text(f"{tried}{type(e).__name__}: {e}\n")
         return self._torch_runner(model, threads=1), "torch", ckpt.header
 
     def _fits(self, ckpt: checkpoints.Checkpoint, dim: int, backbone: str | None) -> bool:
@@ -290,3 +292,11 @@ def _mtime(path: Path) -> float:
         return path.stat().st_mtime
     except OSError:  # removed meanwhile (another process pruned it)
         return 0.0
+
+
+def _starts(path: Path, text: str) -> bool:
+    """Whether the file exists and begins with `text`."""
+    try:
+        return path.read_text().startswith(text)
+    except (OSError, UnicodeDecodeError):
+        return False
