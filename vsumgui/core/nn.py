@@ -26,9 +26,10 @@ class _Lazy:
     def __init__(self, name: str) -> None:
         self._name = name
 
-    def __getattr__(self, attr: str) -> Any:
-        module = importlib.import_module(self._name)
-        self.__dict__.update(_module=module)
+    def __getattr__(self, attr: str) -> Any:  # only for names not in __dict__: every torch name
+        module = self.__dict__.get("_module")
+        if module is None:
+            module = self.__dict__["_module"] = importlib.import_module(self.__dict__["_name"])
         return getattr(module, attr)
 
     def __repr__(self) -> str:
@@ -38,13 +39,6 @@ class _Lazy:
 torch: ModuleType = _Lazy("torch")  # type: ignore[assignment]
 nn: ModuleType = _Lazy("torch.nn")  # type: ignore[assignment]
 F: ModuleType = _Lazy("torch.nn.functional")  # type: ignore[assignment]
-
-
-def loaded() -> bool:
-    """True once torch has been imported in this process (by anything)."""
-    import sys
-
-    return "torch" in sys.modules
 
 
 class Network:
