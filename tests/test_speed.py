@@ -558,3 +558,29 @@ def test_a_network_the_exporter_cannot_take_runs_on_torch_once_tried(long_featur
     assert third.runtime == "onnx" and graph.exists()
     graph.with_suffix(".failed").unlink()
     trained.MODELS.clear()
+
+
+def test_methods_still_preparing_after_decoding_say_so(sample_video, monkeypatch):
+    """The first use of a checkpoint (its export) can outlast a short video's decoding: the
+    progress says what the wait is, between the features and the shots."""
+    from vsumgui.core import pipeline
+
+    waited = threading.Event()  # the summary waits for the methods: only then do they finish
+    first_use, get = pipeline.first_use, pipeline._Methods.get
+
+    def slow_first_use(*a, **k):
+        assert waited.wait(60)
+        first_use(*a, **k)
+
+    def waiting_get(self):
+        waited.set()
+        return get(self)
+
+    monkeypatch.setattr(pipeline, "first_use", slow_first_use)
+    monkeypatch.setattr(pipeline._Methods, "get", waiting_get)
+    stages: list[str] = []
+    s = summarize(sample_video, Options(use_cache=False, methods=["csum"]),
+                  progress=lambda stage, frac: stages.append(stage))
+    order = list(dict.fromkeys(stages))
+    assert order.index("features") < order.index("methods") < order.index("shots")
+    assert "csum" in s.scores

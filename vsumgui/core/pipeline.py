@@ -323,6 +323,11 @@ class _Methods:
     def _warm(self) -> None:
         first_use(self.chosen, self.opts, self.stop)
 
+    @property
+    def busy(self) -> bool:
+        """Still loading (or warming up)."""
+        return self.thread is not None and self.thread.is_alive()
+
     def get(self) -> list[methods.Method]:
         self.start(warm=False)
         self.thread.join()
@@ -447,6 +452,8 @@ def summarize(
     finally:
         if partials is not None:
             partials.close()
+    if loading.busy:  # the first use of a checkpoint (its export) outlasted the decoding: say so
+        report("methods", 0.0)
     chosen = loading.get()
     check_cancel(cancel)
     report("shots", 0.0)

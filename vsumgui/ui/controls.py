@@ -12,8 +12,8 @@ from vsumgui.core.select import MODES, Selection
 from vsumgui.ui import style
 from vsumgui.ui.style import fmt_count, fmt_time
 
-STAGES = {"decoding": "Decoding frames", "features": "Computing features", "shots": "Finding shots",
-          "scoring": "Scoring"}
+STAGES = {"decoding": "Decoding frames", "features": "Computing features",
+          "methods": "Preparing the methods (first use)", "shots": "Finding shots", "scoring": "Scoring"}
 ORDER = list(STAGES)
 MODE_TITLES = {"diverse": "Diverse (whole video)", "knapsack": "Knapsack (best shots)", "topk": "Top-k shots", "highlight": "Highlights"}
 
