@@ -6,9 +6,7 @@ import json
 import os
 import subprocess
 import sys
-import tempfile
 import threading
-from pathlib import Path
 
 import imageio_ffmpeg
 import numpy as np
@@ -446,7 +444,7 @@ def test_methods_on_onnx_match_torch(name, long_features, monkeypatch):
     assert np.std(got.scores) > 1e-3  # a network that scores: not one constant
 
 
-def test_summary_runs_without_torch(sample_video, long_features):
+def test_summary_runs_without_torch(sample_video, tmp_path):
     """Once the graphs are exported, `vsumgui summarize` never imports torch, and its summary is
     the one torch's runtime gives."""
     from vsumgui.core import pipeline
@@ -458,7 +456,7 @@ def test_summary_runs_without_torch(sample_video, long_features):
               "'onnxscript': 'onnxscript' in sys.modules}))\n")
     runs = {}
     for rt in ("onnx", "torch"):
-        out = Path(tempfile.mkdtemp()) / f"{rt}.json"
+        out = tmp_path / f"{rt}.json"
         env = dict(os.environ, VSUMGUI_RUNTIME=rt)
         done = subprocess.run([sys.executable, "-c", script, str(out)], env=env, capture_output=True, text=True,
                               timeout=300)
@@ -584,3 +582,14 @@ def test_methods_still_preparing_after_decoding_say_so(sample_video, monkeypatch
     order = list(dict.fromkeys(stages))
     assert order.index("features") < order.index("methods") < order.index("shots")
     assert "csum" in s.scores
+
+
+def test_a_missing_or_damaged_checkpoint_is_a_clear_error(sample_video, tmp_path, capsys):
+    """Looking for a checkpoint's graph must not read a file that is not there: the user hears
+    what is wrong with the file (exit 1), never an internal error."""
+    bad = tmp_path / "bad.pt"
+    bad.write_bytes(b"not a checkpoint")
+    for path, says in ((tmp_path / "missing.pt", "no such checkpoint file"), (bad, "not a readable checkpoint")):
+        code = main(["summarize", str(sample_video), "--checkpoint", f"csum={path}", "-q"])
+        err = capsys.readouterr().err
+        assert code == 1 and says in err and "internal error" not in err, err

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from PySide6.QtCore import Qt
 
-from vsumgui.core import backbones, features, paths
+from vsumgui.core import backbones, features, paths, pipeline
 from conftest import shown_window
 
 LONG = 300_000  # ms: a cold run extracts features on a busy 2-core machine
@@ -19,7 +19,10 @@ LONG = 300_000  # ms: a cold run extracts features on a busy 2-core machine
 @pytest.fixture
 def window(qtbot, tmp_path, monkeypatch):
     """A window on a cold cache (a cache hit has no partials) that offers the features every 0.25 s
-    instead of 2 s, so the 30 s sample makes several partial summaries."""
+    instead of 2 s, so the 30 s sample makes several partial summaries. The methods' networks are
+    loaded first, as on any day after the first (a checkpoint's first use, its export, would hold
+    the partials up to the end of this short video)."""
+    pipeline.prepare()
     monkeypatch.setenv("VSUMGUI_CACHE_DIR", str(tmp_path / "cache"))
     assert paths.cache_dir() == tmp_path / "cache"
     monkeypatch.setattr(features, "PARTIAL_EVERY", 0.25)

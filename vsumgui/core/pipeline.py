@@ -318,10 +318,7 @@ class _Methods:
             self.stop.set()
             return
         if warm:
-            self._warm()
-
-    def _warm(self) -> None:
-        first_use(self.chosen, self.opts, self.stop)
+            first_use(self.chosen, self.opts, self.stop)
 
     @property
     def busy(self) -> bool:

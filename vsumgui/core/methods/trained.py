@@ -148,7 +148,8 @@ class TrainedMethod(Method):
     def _open(self, dim: int, backbone: str | None) -> tuple[Callable | None, str, dict | None]:
         """(run, runtime, header) of the checkpoint: its exported graph when there is one, else the
         checkpoint read by torch (and exported for the next time); (None, "", None) when set aside."""
-        graph = self.onnx_path() if runtime.wanted() == "onnx" else None
+        # a missing or unreadable checkpoint: checkpoints.load below says so
+        graph = self.onnx_path() if runtime.wanted() == "onnx" and self.checkpoint.is_file() else None
         if graph is not None and graph.exists() and graph.with_suffix(".json").exists():
             try:
                 header = json.loads(graph.with_suffix(".json").read_text())
@@ -180,10 +181,10 @@ class TrainedMethod(Method):
                 return runtime.runner(runtime.session(graph, 1)), "onnx", ckpt.header
             except Exception as e:  # an operation the exporter lacks (a user's method): torch runs it
                 log.info("%s: not exported to ONNX (%s); running torch", self.name, e)
-                if not isinstance(e, (OSError, ImportError)):  # not a full disk or a missing package:
-                    with contextlib.suppress(OSError):  # later processes do not try again
-                        failed.parent.mkdir(parents=True, exist_ok=True)
-                        failed.write_text(f"{tried}{type(e).__name__}: {e}\n")
+                # not a full disk, an unwritable cache or a missing package: later processes do not try again
+                if not isinstance(e, (OSError, ImportError, VsumError)):
+                    with contextlib.suppress(OSError, VsumError), atomic_path(failed) as tmp:
+                        tmp.write_text(f"{tried}{type(e).__name__}: {e}\n")
         return self._torch_runner(model, threads=1), "torch", ckpt.header
 
     def _fits(self, ckpt: checkpoints.Checkpoint, dim: int, backbone: str | None) -> bool:
